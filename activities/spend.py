@@ -1,0 +1,45 @@
+"""Spend reservation and settlement (local activities: short database steps)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio import activity
+
+from contracts import Admission, ReserveSpendInput, SettledJob, SettleJobInput
+from db.engine import Database
+from db.repo import jobs as jobs_repo
+from db.repo import ledger
+
+
+class SpendActivities:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @activity.defn(name="reserve_spend")
+    async def reserve(self, request: ReserveSpendInput) -> Admission:
+        """Reserve the job's estimate against today's cap, once per job."""
+        return await ledger.reserve(
+            db=self._db,
+            job_id=request.job_id,
+            run_id=request.run_id,
+            workspace_id=request.workspace_id,
+            mode=request.mode.value,
+            day=request.bucket_date,
+            estimate_nanos=request.estimate_nanos,
+            now=datetime.now(UTC),
+        )
+
+    @activity.defn(name="settle_job")
+    async def settle(self, request: SettleJobInput) -> SettledJob:
+        """Record the job's outcome and release what its reservation still holds."""
+        job = await jobs_repo.finish_job(
+            db=self._db,
+            job_id=request.job_id,
+            status=request.status,
+            post_id=request.post_id,
+            error_code=request.error_code,
+            error_message=request.error_message,
+            now=datetime.now(UTC),
+        )
+        return SettledJob(estimate_nanos=job.estimate_nanos, actual_nanos=job.actual_nanos)

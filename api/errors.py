@@ -1,0 +1,123 @@
+"""The error envelope on every error path (SPEC §3), from one exception family.
+
+Handlers: the ``ApiError`` family (by MRO, one handler covers all codes); Starlette's
+``HTTPException`` (unknown routes and wrong methods); request validation; outages of the
+database or Temporal (503); and any other exception (500, nothing internal leaked).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
+
+from api.context import request_id_var
+from api.versioning import DEFAULT_VERSION, VERSION_HEADER, effective_version
+from services.errors import (
+    ApiError,
+    InternalError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+)
+
+log = logging.getLogger("scripe.api")
+
+DOCS_PATH = "/docs/errors"
+
+
+def error_response(request: Request | None, error: ApiError) -> JSONResponse:
+    body: dict[str, Any] = {
+        "code": error.code,
+        "message": error.message,
+        "request_id": request_id_var.get(),
+        "docs_url": f"{_base_url(request)}{DOCS_PATH}#{error.code}",
+    }
+    if error.details is not None:
+        body["details"] = error.details
+    if error.meta is not None:
+        body["meta"] = error.meta
+    headers = {"X-Request-Id": request_id_var.get(), **error.headers}
+    if request is not None:  # the 500 handler runs outside the middleware that adds it
+        requested = request.headers.get(VERSION_HEADER)
+        headers[VERSION_HEADER] = effective_version(requested) or DEFAULT_VERSION
+    return JSONResponse({"error": body}, status_code=error.status_code, headers=headers)
+
+
+def _base_url(request: Request | None) -> str:
+    settings = getattr(request.app.state, "settings", None) if request is not None else None
+    return settings.public_base_url if settings is not None else ""
+
+
+def validation_error(errors: list[dict[str, Any]]) -> InvalidRequest:
+    """400 naming the first offending field; all of them in ``details.errors``."""
+    fields = [
+        {"field": _field_name(e.get("loc", ())), "reason": str(e.get("msg", "is invalid"))}
+        for e in errors
+    ]
+    first = fields[0] if fields else {"field": "body", "reason": "is invalid"}
+    return InvalidRequest(
+        f"{first['field']}: {first['reason']}",
+        details={"field": first["field"], "reason": first["reason"], "errors": fields},
+    )
+
+
+def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "header", "path")]
+    # Tagged unions put the variant tag in the path (source.text.url): drop it.
+    if len(parts) >= 3 and parts[0] == "source" and parts[1] in ("text", "url"):
+        del parts[1]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error: ApiError
+        if exc.status_code == 404:
+            error = NotFound("No such route.")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(headers=dict(exc.headers or {}))
+        elif exc.status_code < 500:
+            error = InvalidRequest(str(exc.detail))
+        else:
+            error = InternalError()
+        return error_response(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, validation_error(list(exc.errors())))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(RPCError)
+    @app.exception_handler(ConnectionError)
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("dependency unavailable: %s", type(exc).__name__, exc_info=exc)
+        return error_response(request, ServiceUnavailable())
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return error_response(request, ServiceUnavailable())
+        log.error("database error", exc_info=exc)
+        return error_response(request, InternalError())
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Runs in ServerErrorMiddleware, outside our middleware: error_response sets the
+        # X-Request-Id header itself.
+        log.error("unhandled error", exc_info=exc)
+        return error_response(request, InternalError())

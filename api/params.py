@@ -1,0 +1,49 @@
+"""Query-parameter parsing shared by list routes (errors name the parameter)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from services.errors import BadPagination, InvalidRequest
+from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise BadPagination(details={"field": "limit"}) from err
+    if value < 1:
+        raise BadPagination(details={"field": "limit"})
+    return min(value, MAX_LIMIT)
+
+
+def enum_list(field: str, raw: str | None, allowed: list[str]) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    values = tuple(dict.fromkeys(v.strip() for v in raw.split(",")))
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise InvalidRequest(
+            f"{field}: unknown value {unknown[0]!r}",
+            details={"field": field, "reason": "unknown value", "accepted": allowed},
+        )
+    return values
+
+
+def date_bound(field: str, raw: str | None, *, end_of_day: bool) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise InvalidRequest(
+            f"{field}: must be an ISO date or date-time",
+            details={"field": field, "reason": "must be an ISO date or date-time"},
+        ) from err
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

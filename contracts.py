@@ -1,0 +1,247 @@
+"""The wire contract between the API, the workflow and the activities.
+
+Every workflow, update and activity takes exactly one pydantic model and returns one, so
+fields can be added without breaking running workflows. Failure types (``ApplicationError``
+``type``) double as the job's public ``errorCode``. This module is imported by the
+workflow sandbox: pure data only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio.common import SearchAttributeKey
+
+TASK_QUEUE: Final = "scripe-post-generation"
+ADMIT_UPDATE_ID: Final = "admit"
+GENERATION_ROUTE: Final = "POST /v1/posts/generations"
+
+
+class JobMode(StrEnum):
+    LIVE = "live"
+    TEST = "test"
+
+
+class JobType(StrEnum):
+    POST_GENERATION = "POST_GENERATION"
+    KB_INGEST_TEXT = "KB_INGEST_TEXT"
+    KB_INGEST_FILE = "KB_INGEST_FILE"
+    KB_INGEST_URL = "KB_INGEST_URL"
+    KB_INGEST_YOUTUBE = "KB_INGEST_YOUTUBE"
+    SOURCE_INGEST_FILE = "SOURCE_INGEST_FILE"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    # Internal: admission refused while the caller was still waiting (HTTP 402).
+    # Never shown to customers; the idempotency key may be used again.
+    REFUSED = "REFUSED"
+
+
+PUBLIC_JOB_STATUSES: Final = tuple(s for s in JobStatus if s is not JobStatus.REFUSED)
+TERMINAL_JOB_STATUSES: Final = frozenset(
+    {JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED}
+)
+
+
+# --- failure types: ApplicationError.type inside Temporal, Job.errorCode outside ----------
+
+SPEND_CAP_EXCEEDED: Final = "spend_cap_exceeded"
+PROVIDER_REJECTED: Final = "provider_rejected"
+PROVIDER_UNAVAILABLE: Final = "provider_unavailable"
+GENERATION_FAILED: Final = "generation_failed"
+SOURCE_UNREACHABLE: Final = "source_unreachable"
+SOURCE_NOT_ALLOWED: Final = "source_not_allowed"
+SOURCE_EMPTY: Final = "source_empty"
+PROJECT_UNAVAILABLE: Final = "project_unavailable"
+
+# Each documented job error code and the message a customer sees for it.
+JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
+    SPEND_CAP_EXCEEDED: "The workspace's daily AI spend cap was reached before the job started.",
+    PROVIDER_REJECTED: "The AI provider rejected the request.",
+    PROVIDER_UNAVAILABLE: "The AI provider did not answer after several attempts.",
+    GENERATION_FAILED: "The post could not be generated.",
+    SOURCE_UNREACHABLE: "The source URL could not be fetched.",
+    SOURCE_NOT_ALLOWED: "The source URL points to an address that is not allowed.",
+    SOURCE_EMPTY: "The source URL has no readable text.",
+    PROJECT_UNAVAILABLE: "The project is archived, paused or no longer exists.",
+}
+NON_RETRYABLE_ERROR_TYPES: Final = (
+    PROVIDER_REJECTED,
+    SOURCE_NOT_ALLOWED,
+    SOURCE_EMPTY,
+    PROJECT_UNAVAILABLE,
+)
+
+
+# --- search attributes (registered on the server before any workflow upserts them) --------
+
+SA_WORKSPACE_ID: Final = SearchAttributeKey.for_keyword("WorkspaceId")
+SA_PROJECT_ID: Final = SearchAttributeKey.for_keyword("ProjectId")
+SA_JOB_STATUS: Final = SearchAttributeKey.for_keyword("JobStatus")
+SA_JOB_MODE: Final = SearchAttributeKey.for_keyword("JobMode")
+SEARCH_ATTRIBUTES: Final = (SA_WORKSPACE_ID, SA_PROJECT_ID, SA_JOB_STATUS, SA_JOB_MODE)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- workflow input -------------------------------------------------------------------------
+
+
+class SourceSpec(_Model):
+    text: str | None = None
+    url: str | None = None
+
+
+class GenerationOptions(_Model):
+    language: str | None = None
+    max_length: int | None = None
+    tone: str | None = None
+    include_hashtags: bool | None = None
+
+
+class PostGenerationInput(_Model):
+    job_id: str
+    workspace_id: str
+    mode: JobMode
+    project_id: str
+    source: SourceSpec
+    options: GenerationOptions = GenerationOptions()
+    scheduled_for: datetime | None = None
+    estimate_nanos: int
+
+
+class AdmitRequest(_Model):
+    """Sent by the API with the start; carries nothing the workflow input lacks (yet)."""
+
+
+class SpendRefusal(_Model):
+    bucket_date: date
+    cap_nanos: int
+    spent_nanos: int
+    estimate_nanos: int
+
+
+class Admission(_Model):
+    outcome: Literal["accepted", "refused", "cancelled"]
+    # The status the job row holds after admission (REFUSED, or FAILED when the API had
+    # already answered 202 for the job).
+    job_status: JobStatus
+    refusal: SpendRefusal | None = None
+
+
+class JobOutcome(_Model):
+    """The workflow result: what the job ended as."""
+
+    status: JobStatus
+    post_id: str | None = None
+    error_code: str | None = None
+
+
+# --- activity I/O ---------------------------------------------------------------------------
+
+
+class ReserveSpendInput(_Model):
+    job_id: str
+    run_id: str
+    workspace_id: str
+    mode: JobMode
+    estimate_nanos: int
+    bucket_date: date
+
+
+class LoadContextInput(_Model):
+    job_id: str
+    workspace_id: str
+    project_id: str
+    source_text: str | None = None
+
+
+class KnowledgePassage(_Model):
+    document_title: str
+    text: str
+
+
+class ProjectContext(_Model):
+    project_id: str
+    name: str
+    project_type: str
+    language: str
+    tone_profile: dict[str, object] = Field(default_factory=dict)
+    voice_samples: list[str] = Field(default_factory=list)
+    pillars: list[str] = Field(default_factory=list)
+    passages: list[KnowledgePassage] = Field(default_factory=list)
+
+
+class FetchSourceInput(_Model):
+    job_id: str
+    url: str
+
+
+class FetchedSource(_Model):
+    url: str
+    title: str | None = None
+    text: str
+
+
+class GeneratePostInput(_Model):
+    job_id: str
+    workspace_id: str
+    mode: JobMode
+    context: ProjectContext
+    source_text: str
+    options: GenerationOptions
+
+
+class TokenUsage(_Model):
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+class GeneratedPost(_Model):
+    title: str
+    content: str
+    language: str
+    model: str
+    writer: Literal["openai", "offline"]
+    usage: TokenUsage
+    cost_nanos: int
+
+
+class SavePostInput(_Model):
+    job_id: str
+    workspace_id: str
+    mode: JobMode
+    project_id: str
+    title: str
+    content: str
+    language: str
+    scheduled_for: datetime | None = None
+
+
+class SavedPost(_Model):
+    post_id: str
+
+
+class SettleJobInput(_Model):
+    job_id: str
+    status: Literal[JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED]
+    post_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+class SettledJob(_Model):
+    estimate_nanos: int
+    actual_nanos: int

@@ -1,0 +1,33 @@
+"""Helpers shared by the repositories (dialect differences, row locks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+from db.tables import Job
+
+
+def insert_ignore(session: AsyncSession, table: type[DeclarativeBase], **values: Any) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` for either database."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement: Insert = module.insert(table).values(**values).on_conflict_do_nothing()
+    return statement
+
+
+def rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def lock_job(session: AsyncSession, job_id: str) -> Job | None:
+    """The job row, locked for the rest of the transaction.
+
+    FOR UPDATE on PostgreSQL; on SQLite the write session's BEGIN IMMEDIATE already holds
+    the database's single write lock.
+    """
+    return await session.scalar(select(Job).where(Job.id == job_id).with_for_update())

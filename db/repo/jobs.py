@@ -1,0 +1,236 @@
+"""Jobs: the registry the API writes first and the read model the workflow keeps current."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+
+from contracts import JobStatus
+from db.engine import Database
+from db.repo._common import insert_ignore, lock_job, rowcount
+from db.repo.ledger import release_open_reservation
+from db.tables import Job
+
+
+def visible_to_customers() -> ColumnElement[bool]:
+    """Refused admissions never show; a QUEUED job shows once the API has answered for it."""
+    return (Job.status != JobStatus.REFUSED) & (
+        (Job.status != JobStatus.QUEUED) | Job.acknowledged.is_(True)
+    )
+
+
+def is_visible(job: Job) -> bool:
+    """The Python twin of :func:`visible_to_customers`."""
+    return job.status != JobStatus.REFUSED and (job.status != JobStatus.QUEUED or job.acknowledged)
+
+
+async def insert_job(
+    *,
+    db: Database,
+    job_id: str,
+    workspace_id: str,
+    mode: str,
+    type: str,
+    project_id: str,
+    idempotency_scope: str | None,
+    idempotency_generation: int,
+    fingerprint: str | None,
+    workflow_input: dict[str, Any],
+    estimate_nanos: int,
+    now: datetime,
+) -> bool:
+    """Insert a QUEUED job; False if its id or its (scope, generation) exists already."""
+    async with db.write() as session:
+        result = await session.execute(
+            insert_ignore(
+                session,
+                Job,
+                id=job_id,
+                workspace_id=workspace_id,
+                mode=mode,
+                type=type,
+                project_id=project_id,
+                status=JobStatus.QUEUED.value,
+                acknowledged=False,
+                idempotency_scope=idempotency_scope,
+                idempotency_generation=idempotency_generation,
+                fingerprint=fingerprint,
+                workflow_input=workflow_input,
+                created_at=now,
+                updated_at=now,
+                attempt_count=0,
+                estimate_nanos=estimate_nanos,
+                reserved_open_nanos=0,
+                actual_nanos=0,
+            )
+        )
+        await session.commit()
+        return rowcount(result) == 1
+
+
+async def latest_for_scope(*, db: Database, scope: str) -> Job | None:
+    async with db.read() as session:
+        return await session.scalar(
+            select(Job)
+            .where(Job.idempotency_scope == scope)
+            .order_by(Job.idempotency_generation.desc())
+            .limit(1)
+        )
+
+
+async def get_job(*, db: Database, job_id: str) -> Job | None:
+    async with db.read() as session:
+        return await session.get(Job, job_id)
+
+
+async def get_visible_job(*, db: Database, job_id: str, workspace_id: str, mode: str) -> Job | None:
+    async with db.read() as session:
+        return await session.scalar(
+            select(Job).where(
+                (Job.id == job_id)
+                & (Job.workspace_id == workspace_id)
+                & (Job.mode == mode)
+                & visible_to_customers()
+            )
+        )
+
+
+async def list_jobs(
+    *,
+    db: Database,
+    workspace_id: str,
+    mode: str,
+    types: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    project_id: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
+) -> list[Job]:
+    """Newest first; ``after`` is the (created_at, id) of the last job of the previous page."""
+    query = select(Job).where(
+        (Job.workspace_id == workspace_id) & (Job.mode == mode) & visible_to_customers()
+    )
+    if types:
+        query = query.where(Job.type.in_(types))
+    if statuses:
+        query = query.where(Job.status.in_(statuses))
+    if project_id is not None:
+        query = query.where(Job.project_id == project_id)
+    if created_from is not None:
+        query = query.where(Job.created_at >= created_from)
+    if created_to is not None:
+        query = query.where(Job.created_at <= created_to)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(
+            (Job.created_at < created_at) | ((Job.created_at == created_at) & (Job.id < last_id))
+        )
+    query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    async with db.read() as session:
+        return list(await session.scalars(query))
+
+
+async def acknowledge(*, db: Database, job_id: str, now: datetime) -> Job | None:
+    """Mark a job as answered-for (202 QUEUED) unless its admission was refused already."""
+    async with db.write() as session:
+        await session.execute(
+            update(Job)
+            .where((Job.id == job_id) & (Job.status != JobStatus.REFUSED))
+            .values(acknowledged=True, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+        return await session.get(Job, job_id, populate_existing=True)
+
+
+async def cancel_if_queued(
+    *, db: Database, job_id: str, workspace_id: str, mode: str, now: datetime
+) -> tuple[bool, Job | None]:
+    """QUEUED → CANCELLED atomically. Admission takes the same row lock, so exactly one of
+    "cancelled" and "admitted" wins; a QUEUED job holds no reservation, so nothing is owed."""
+    async with db.write() as session:
+        job = await lock_job(session, job_id)
+        if job is None or job.workspace_id != workspace_id or job.mode != mode:
+            return False, None
+        if job.status != JobStatus.QUEUED or not job.acknowledged:
+            return False, job
+        job.status = JobStatus.CANCELLED
+        job.acknowledged = True
+        job.completed_at = job.updated_at = now
+        job.progress = job.progress_message = None
+        await release_open_reservation(session, job=job, now=now)
+        await session.commit()
+        return True, job
+
+
+async def start_attempt(*, db: Database, job_id: str, message: str, now: datetime) -> int:
+    """Count one run of the generation step and show the job RUNNING (also after a reset)."""
+    async with db.write() as session:
+        job = await lock_job(session, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        job.attempt_count += 1
+        job.status = JobStatus.RUNNING
+        job.completed_at = None
+        job.error_code = job.error_message = None
+        job.progress, job.progress_message = 0.4, message
+        job.updated_at = now
+        await session.commit()
+        return job.attempt_count
+
+
+async def set_progress(
+    *, db: Database, job_id: str, progress: float, message: str, now: datetime
+) -> None:
+    async with db.write() as session:
+        await session.execute(
+            update(Job)
+            .where((Job.id == job_id) & (Job.status == JobStatus.RUNNING))
+            .values(progress=progress, progress_message=message, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+
+
+async def finish_job(
+    *,
+    db: Database,
+    job_id: str,
+    status: JobStatus,
+    post_id: str | None,
+    error_code: str | None,
+    error_message: str | None,
+    now: datetime,
+) -> Job:
+    """Settle a job: release what its reservation still holds and record the outcome."""
+    async with db.write() as session:
+        job = await lock_job(session, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        await release_open_reservation(session, job=job, now=now)
+        job.status = status
+        job.post_id = post_id or job.post_id
+        job.error_code, job.error_message = error_code, error_message
+        job.progress = job.progress_message = None
+        job.completed_at = job.updated_at = now
+        await session.commit()
+        return job
+
+
+async def recent_durations_ms(*, db: Database, limit: int = 50) -> list[float]:
+    """Creation-to-completion times of the latest DONE jobs, for completion estimates."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(Job.created_at, Job.completed_at)
+            .where((Job.status == JobStatus.DONE) & Job.completed_at.is_not(None))
+            .order_by(Job.completed_at.desc())
+            .limit(limit)
+        )
+        return [
+            (done - created).total_seconds() * 1000 for created, done in rows if done is not None
+        ]

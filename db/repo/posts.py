@@ -1,0 +1,93 @@
+"""Posts written by jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from db.engine import Database
+from db.repo._common import insert_ignore
+from db.tables import Post
+from ids import new_id
+
+
+async def save_post_for_job(
+    *,
+    db: Database,
+    job_id: str,
+    workspace_id: str,
+    mode: str,
+    project_id: str,
+    title: str,
+    content: str,
+    language: str,
+    scheduled_at: datetime | None,
+    now: datetime,
+) -> str:
+    """Store the job's post once; a retry or a reset gets the id of the one stored first."""
+    async with db.write() as session:
+        await session.execute(
+            insert_ignore(
+                session,
+                Post,
+                id=new_id("post"),
+                workspace_id=workspace_id,
+                mode=mode,
+                project_id=project_id,
+                job_id=job_id,
+                status="scheduled" if scheduled_at else "draft",
+                platform="LINKEDIN",
+                content_type="TEXT",
+                title=title,
+                content=content,
+                language=language,
+                scheduled_at=scheduled_at,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        post_id = await session.scalar(select(Post.id).where(Post.job_id == job_id))
+        await session.commit()
+        assert post_id is not None
+        return post_id
+
+
+async def get_post(*, db: Database, post_id: str, workspace_id: str, mode: str) -> Post | None:
+    async with db.read() as session:
+        return await session.scalar(
+            select(Post).where(
+                (Post.id == post_id) & (Post.workspace_id == workspace_id) & (Post.mode == mode)
+            )
+        )
+
+
+async def posts_for_job(*, db: Database, job_id: str) -> list[Post]:
+    async with db.read() as session:
+        return list(await session.scalars(select(Post).where(Post.job_id == job_id)))
+
+
+async def list_posts(
+    *,
+    db: Database,
+    workspace_id: str,
+    mode: str,
+    project_id: str,
+    statuses: Sequence[str] = (),
+    after: tuple[datetime, str] | None = None,
+    limit: int,
+) -> list[Post]:
+    query = select(Post).where(
+        (Post.workspace_id == workspace_id) & (Post.mode == mode) & (Post.project_id == project_id)
+    )
+    if statuses:
+        query = query.where(Post.status.in_(statuses))
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(
+            (Post.created_at < created_at) | ((Post.created_at == created_at) & (Post.id < last_id))
+        )
+    query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
+    async with db.read() as session:
+        return list(await session.scalars(query))

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Bootstrap with nothing but python3 and pip: make the virtual environment, install the
+project (again only when pyproject.toml changed), then run the command inside it.
+
+    python3 dev.py run      the embedded stack (Temporal dev server, worker, API)
+    python3 dev.py test     the whole test suite (extra arguments go to pytest)
+    python3 dev.py lint     ruff and mypy
+    python3 dev.py bench    the benchmark (writes BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / ".scripe-installed"
+
+
+def ensure_environment() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
+    if not (BIN / "python").exists():
+        print("creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print("installing the project and its dependencies into .venv …", flush=True)
+    subprocess.run(
+        [
+            str(BIN / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-e",
+            f"{ROOT}[dev]",
+        ],
+        check=True,
+    )
+    STAMP.write_text(wanted)
+
+
+def main() -> None:
+    command, *rest = sys.argv[1:] or ["help"]
+    commands = {
+        "run": [str(BIN / "scripe"), "run", *rest],
+        "test": [str(BIN / "python"), "-m", "pytest", *rest],
+        "lint": None,
+        "bench": [str(BIN / "python"), "-m", "devtools.bench", *rest],
+    }
+    if command not in commands:
+        sys.exit(__doc__)
+    ensure_environment()
+    os.chdir(ROOT)
+    if command == "lint":
+        checks = [
+            [str(BIN / "ruff"), "check", "."],
+            [str(BIN / "ruff"), "format", "--check", "."],
+            [str(BIN / "mypy"), "."],
+        ]
+        sys.exit(max(subprocess.run(c).returncode for c in checks))
+    argv = commands[command]
+    assert argv is not None
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

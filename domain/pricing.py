@@ -1,0 +1,46 @@
+"""What a provider call costs: reported tokens × the configured per-model prices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from domain.money import dollars_per_million_tokens_to_nanos
+
+
+class ModelPrice(BaseModel):
+    """Provider list prices in US dollars per one million tokens."""
+
+    input: Decimal = Field(ge=0)
+    cached_input: Decimal | None = Field(default=None, ge=0)
+    output: Decimal = Field(ge=0)
+
+    def cost_nanos(self, *, input_tokens: int, cached_input_tokens: int, output_tokens: int) -> int:
+        """Cost in nanodollars. Cached tokens are part of ``input_tokens`` (OpenAI's usage
+        convention) and billed at the cached price; reasoning tokens are part of
+        ``output_tokens`` and billed as output."""
+        cached = max(0, min(cached_input_tokens, input_tokens))
+        cached_price = self.cached_input if self.cached_input is not None else self.input
+        return (
+            dollars_per_million_tokens_to_nanos(self.input, input_tokens - cached)
+            + dollars_per_million_tokens_to_nanos(cached_price, cached)
+            + dollars_per_million_tokens_to_nanos(self.output, output_tokens)
+        )
+
+
+# Published OpenAI list prices (USD per 1M tokens); override with SCRIPE_LLM_PRICES.
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-4o-mini": ModelPrice(
+        input=Decimal("0.15"), cached_input=Decimal("0.075"), output=Decimal("0.60")
+    ),
+    "gpt-4o": ModelPrice(input=Decimal("2.50"), cached_input=Decimal("1.25"), output=Decimal("10")),
+    "gpt-4.1-mini": ModelPrice(
+        input=Decimal("0.40"), cached_input=Decimal("0.10"), output=Decimal("1.60")
+    ),
+}
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count of text for the offline writer (about four characters a token)."""
+    return max(1, (len(text) + 3) // 4)

@@ -1,0 +1,268 @@
+"""Jobs as customers see them: submit (with idempotency), read, list, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from contracts import (
+    GENERATION_ROUTE,
+    GenerationOptions,
+    JobMode,
+    JobStatus,
+    JobType,
+    PostGenerationInput,
+    SourceSpec,
+    SpendRefusal,
+)
+from db.engine import Database
+from db.repo import jobs as jobs_repo
+from db.repo import projects as projects_repo
+from db.tables import Job
+from domain.money import nanos_to_cents
+from ids import derived_job_id, idempotency_scope, new_id
+from services.admission import TemporalJobs
+from services.auth import Principal
+from services.clock import Clock
+from services.errors import (
+    IdempotencyKeyConflict,
+    NotCancellable,
+    NotFound,
+    SpendCapExceeded,
+    Unprocessable,
+)
+from services.pagination import CursorCodec, Page, page_of
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    project_id: str
+    source: SourceSpec
+    options: GenerationOptions
+    scheduled_for: datetime | None
+    wait_for_completion_ms: int
+    canonical_body: str  # sorted keys, no insignificant whitespace
+    api_version: str
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    types: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    project_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job: Job
+    replayed: bool
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        temporal: TemporalJobs,
+        clock: Clock,
+        cursors: CursorCodec,
+        estimate_nanos: int,
+    ) -> None:
+        self._db = db
+        self._cursors = cursors
+        self._temporal = temporal
+        self._clock = clock
+        self._estimate_nanos = estimate_nanos
+
+    async def submit(self, principal: Principal, request: GenerationRequest) -> Submitted:
+        """Create (or find) the job, get it admitted, and wait for it if asked."""
+        now = self._clock.now()
+        await self._check_project(principal, request.project_id)
+        if request.scheduled_for is not None and request.scheduled_for <= now:
+            raise Unprocessable(
+                "scheduledFor must be in the future.", details={"field": "scheduledFor"}
+            )
+        fingerprint = hashlib.sha256(
+            f"{request.canonical_body}\n{request.api_version}".encode()
+        ).hexdigest()
+        job, replayed = await self._find_or_create(principal, request, fingerprint, now)
+        if job.status == JobStatus.QUEUED and not job.acknowledged:
+            job = await self._admit(job)
+        if request.wait_for_completion_ms > 0 and job.status in (
+            JobStatus.QUEUED,
+            JobStatus.RUNNING,
+        ):
+            await self._temporal.wait_for_completion(job.id, request.wait_for_completion_ms)
+            job = await self._reload(job.id)
+        return Submitted(job=job, replayed=replayed)
+
+    async def _check_project(self, principal: Principal, project_id: str) -> None:
+        project = await projects_repo.get_project(db=self._db, project_id=project_id)
+        if project is None or project.workspace_id != principal.workspace_id:
+            raise NotFound("No such project.", details={"field": "projectId"})
+        if project.status != "ACTIVE":
+            raise Unprocessable(
+                f"The project is {project.status.lower()}; only active projects take new jobs.",
+                details={"field": "projectId", "projectStatus": project.status},
+            )
+
+    async def _find_or_create(
+        self, principal: Principal, request: GenerationRequest, fingerprint: str, now: datetime
+    ) -> tuple[Job, bool]:
+        scope = None
+        generation = 0
+        if request.idempotency_key is not None:
+            scope = idempotency_scope(
+                workspace_id=principal.workspace_id,
+                mode=principal.mode,
+                route=GENERATION_ROUTE,
+                key=request.idempotency_key,
+            )
+            latest = await jobs_repo.latest_for_scope(db=self._db, scope=scope)
+            if latest is not None:
+                if _remembered(latest, now):
+                    return _replay(latest, fingerprint), True
+                # Refused, or older than 24 h: the key starts a new job with a new id.
+                generation = latest.idempotency_generation + 1
+        job_id = derived_job_id(scope=scope, generation=generation) if scope else new_id("job")
+        workflow_input = PostGenerationInput(
+            job_id=job_id,
+            workspace_id=principal.workspace_id,
+            mode=JobMode(principal.mode),
+            project_id=request.project_id,
+            source=request.source,
+            options=request.options,
+            scheduled_for=request.scheduled_for,
+            estimate_nanos=self._estimate_nanos,
+        )
+        inserted = await jobs_repo.insert_job(
+            db=self._db,
+            job_id=job_id,
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            type=JobType.POST_GENERATION.value,
+            project_id=request.project_id,
+            idempotency_scope=scope,
+            idempotency_generation=generation,
+            fingerprint=fingerprint,
+            workflow_input=workflow_input.model_dump(mode="json"),
+            estimate_nanos=self._estimate_nanos,
+            now=now,
+        )
+        job = await self._reload(job_id)
+        if inserted:
+            return job, False
+        # A concurrent duplicate created this generation of the key first: converge on it.
+        return _replay(job, fingerprint), True
+
+    async def _admit(self, job: Job) -> Job:
+        workflow_input = PostGenerationInput.model_validate(job.workflow_input)
+        result = await self._temporal.admit(workflow_input)
+        if result.outcome == "refused":
+            raise _spend_cap_exceeded(result.refusal)
+        if result.outcome == "pending":
+            # No worker answered in time: the job is accepted and will be admitted when one
+            # does (a refusal then fails the job visibly). If the refusal won the race, 402.
+            acknowledged = await jobs_repo.acknowledge(
+                db=self._db, job_id=job.id, now=self._clock.now()
+            )
+            job = acknowledged or job
+        else:
+            job = await self._reload(job.id)
+        if job.status == JobStatus.REFUSED:
+            refusal = SpendRefusal.model_validate(job.refusal) if job.refusal else None
+            raise _spend_cap_exceeded(refusal)
+        return job
+
+    async def _reload(self, job_id: str) -> Job:
+        job = await jobs_repo.get_job(db=self._db, job_id=job_id)
+        if job is None:  # pragma: no cover - rows are never deleted
+            raise NotFound()
+        return job
+
+    async def get(self, principal: Principal, job_id: str) -> Job:
+        job = await jobs_repo.get_visible_job(
+            db=self._db, job_id=job_id, workspace_id=principal.workspace_id, mode=principal.mode
+        )
+        if job is None:
+            raise NotFound("No such job.")
+        return job
+
+    async def cancel(self, principal: Principal, job_id: str) -> Job:
+        """QUEUED → CANCELLED; the workflow finds the job cancelled when it comes to admit
+        it and ends without reserving anything."""
+        cancelled, job = await jobs_repo.cancel_if_queued(
+            db=self._db,
+            job_id=job_id,
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            now=self._clock.now(),
+        )
+        if job is None or not jobs_repo.is_visible(job):
+            raise NotFound("No such job.")
+        if not cancelled:
+            raise NotCancellable(
+                f"The job is {job.status}; only QUEUED jobs can be cancelled.",
+                details={"status": job.status},
+            )
+        return job
+
+    async def list(
+        self,
+        principal: Principal,
+        filters: JobFilters,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Job]:
+        """Newest first, ``limit`` at a time, continuing after ``cursor``."""
+        scope = "|".join((principal.workspace_id, principal.mode, "GET /v1/jobs", repr(filters)))
+        after = self._cursors.decode(cursor, scope=scope) if cursor else None
+        rows = await jobs_repo.list_jobs(
+            db=self._db,
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            types=filters.types,
+            statuses=filters.statuses,
+            project_id=filters.project_id,
+            created_from=filters.created_from,
+            created_to=filters.created_to,
+            after=after,
+            limit=limit + 1,
+        )
+        return page_of(rows, limit=limit, codec=self._cursors, scope=scope)
+
+
+def _remembered(job: Job, now: datetime) -> bool:
+    return job.status != JobStatus.REFUSED and now - job.created_at < IDEMPOTENCY_WINDOW
+
+
+def _replay(job: Job, fingerprint: str) -> Job:
+    if job.fingerprint != fingerprint:
+        raise IdempotencyKeyConflict()
+    return job
+
+
+def _spend_cap_exceeded(refusal: SpendRefusal | None) -> SpendCapExceeded:
+    meta = None
+    message = "The workspace's daily AI spend cap has been reached; it resets at 00:00 UTC."
+    if refusal is not None:
+        meta = {
+            "bucketDate": refusal.bucket_date.isoformat(),
+            "capCents": nanos_to_cents(refusal.cap_nanos),
+            "spentCents": nanos_to_cents(refusal.spent_nanos),
+            "estimateCents": nanos_to_cents(refusal.estimate_nanos),
+        }
+        reset = refusal.bucket_date + timedelta(days=1)
+        message = (
+            f"The workspace's daily AI spend cap of {meta['capCents']} cents for "
+            f"{refusal.bucket_date.isoformat()} (UTC) has been reached; it resets at "
+            f"{reset.isoformat()}T00:00:00Z."
+        )
+    return SpendCapExceeded(message, meta=meta)

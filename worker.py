@@ -1,0 +1,110 @@
+"""The Temporal worker: runs the post-generation workflow and its activities.
+
+``build_worker`` is what production and tests both use, so tests register exactly the
+workflows and activities that production does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import openai
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.context import ContextActivities
+from activities.llm import LlmActivities
+from activities.posts import PostActivities
+from activities.source import SourceActivities
+from activities.spend import SpendActivities
+from config import Settings, get_settings
+from connections import connect_temporal, make_openai_client
+from db.engine import Database
+from db.migrate import upgrade
+from workflows.post_generation import PostGenerationWorkflow
+
+log = logging.getLogger("scripe.worker")
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    db: Database
+    openai_client: openai.AsyncOpenAI | None
+    http: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def worker_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
+    db = Database(settings.database_url)
+    openai_client = make_openai_client(settings)
+    # Redirects are followed by hand (each hop is checked); no proxies from the environment.
+    http = httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": "ScripeBot/1.0 (+https://scripe.io)"},
+    )
+    try:
+        yield WorkerResources(db=db, openai_client=openai_client, http=http)
+    finally:
+        await http.aclose()
+        if openai_client is not None:
+            await openai_client.close()
+        await db.dispose()
+
+
+def build_worker(client: Client, settings: Settings, resources: WorkerResources) -> Worker:
+    spend = SpendActivities(resources.db)
+    context = ContextActivities(resources.db)
+    posts = PostActivities(resources.db)
+    llm = LlmActivities(db=resources.db, settings=settings, client=resources.openai_client)
+    source = SourceActivities(db=resources.db, settings=settings, http=resources.http)
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[PostGenerationWorkflow],
+        activities=[
+            spend.reserve,
+            spend.settle,
+            context.load_context,
+            posts.save_post,
+            llm.generate_post,
+            source.fetch_source,
+        ],
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    await upgrade(settings.database_url)
+    client = await connect_temporal(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker_resources(settings) as resources:
+        worker = build_worker(client, settings, resources)
+        async with worker:
+            log.info("worker polling task queue %s", settings.temporal_task_queue)
+            await stop.wait()
+            # Leaving the block stops polling and lets in-flight activities finish (or
+            # hands them back to Temporal after the graceful timeout).
+            log.info("worker shutting down")
+
+
+def main() -> None:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Timeouts and retry policies of every step, named so they can be read and tuned."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+
+from contracts import NON_RETRYABLE_ERROR_TYPES
+
+# How long a started workflow waits for the API's admission update before admitting itself
+# (the update is lost only if the server restarted between accepting and delivering it).
+ADMISSION_GRACE = timedelta(seconds=30)
+
+# Short database steps run as local activities: no extra workflow task, a few ms each.
+# They retry until the database answers again: a job is never dropped for an outage.
+DB_STEP: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=15),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=0,
+        non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+    ),
+}
+
+# The LLM call: the client times out first (SCRIPE_LLM_TIMEOUT_SECONDS, ≤ 600 s); the
+# heartbeat notices a dead worker within seconds; five attempts in at most 30 minutes.
+LLM_CALL: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=11),
+    "schedule_to_close_timeout": timedelta(minutes=30),
+    "heartbeat_timeout": timedelta(seconds=20),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=5,
+        non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+    ),
+}
+
+# Fetching a URL source: bounded by SCRIPE_URL_FETCH_TIMEOUT_SECONDS (≤ 120 s) per attempt.
+URL_FETCH: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=3),
+    "schedule_to_close_timeout": timedelta(minutes=10),
+    "heartbeat_timeout": timedelta(seconds=20),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=20),
+        maximum_attempts=4,
+        non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+    ),
+}

@@ -1,0 +1,193 @@
+"""The post-generation job as a Temporal workflow."""
+
+from __future__ import annotations
+
+from temporalio import exceptions, workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.context import ContextActivities
+    from activities.llm import LlmActivities
+    from activities.posts import PostActivities
+    from activities.source import SourceActivities
+    from activities.spend import SpendActivities
+    from contracts import (
+        GENERATION_FAILED,
+        JOB_ERROR_MESSAGES,
+        PROVIDER_UNAVAILABLE,
+        SA_JOB_STATUS,
+        SOURCE_UNREACHABLE,
+        SPEND_CAP_EXCEEDED,
+        Admission,
+        AdmitRequest,
+        FetchSourceInput,
+        GeneratePostInput,
+        JobOutcome,
+        JobStatus,
+        LoadContextInput,
+        PostGenerationInput,
+        ReserveSpendInput,
+        SavePostInput,
+        SettleJobInput,
+    )
+    from workflows import policies
+
+
+@workflow.defn
+class PostGenerationWorkflow:
+    """One job: admit, load the project's voice, (fetch the URL), write, save, settle.
+
+    Update ``admit``: reserves the job's spend estimate (once per job) and returns the
+    admission; the API sends it together with the start (update-with-start) and answers the
+    customer from it. A refusal fails the update with ``spend_cap_exceeded``.
+
+    No queries or signals: customers read the job row in the application database, which
+    every step keeps current; operators read the memo, ``JobStatus`` and current details.
+    """
+
+    @workflow.init
+    def __init__(self, job: PostGenerationInput) -> None:
+        self._job = job
+        self._admission: Admission | None = None
+        self._admitting = False
+
+    @workflow.run
+    async def run(self, job: PostGenerationInput) -> JobOutcome:
+        try:
+            await workflow.wait_condition(
+                lambda: self._admitting or self._admission is not None,
+                timeout=policies.ADMISSION_GRACE,
+            )
+        except TimeoutError:
+            workflow.logger.warning("no admission update arrived; admitting the job itself")
+        admission = await self._ensure_admitted()
+        if admission.outcome == "accepted":
+            outcome = await self._generate()
+        elif admission.outcome == "refused":
+            outcome = JobOutcome(status=admission.job_status, error_code=SPEND_CAP_EXCEEDED)
+        else:
+            outcome = JobOutcome(status=JobStatus.CANCELLED)
+        self._publish(outcome.status, f"Finished: {outcome.status.value}")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return outcome
+
+    @workflow.update
+    async def admit(self, request: AdmitRequest) -> Admission:
+        admission = await self._ensure_admitted()
+        if admission.outcome == "refused":
+            raise ApplicationError(
+                JOB_ERROR_MESSAGES[SPEND_CAP_EXCEEDED],
+                admission.refusal.model_dump(mode="json") if admission.refusal else None,
+                type=SPEND_CAP_EXCEEDED,
+                non_retryable=True,
+            )
+        return admission
+
+    async def _ensure_admitted(self) -> Admission:
+        """Run the reservation once, whoever asks first (the update or the grace timer)."""
+        if self._admission is None and not self._admitting:
+            self._admitting = True
+            self._admission = await workflow.execute_local_activity_method(
+                SpendActivities.reserve,
+                ReserveSpendInput(
+                    job_id=self._job.job_id,
+                    run_id=workflow.info().run_id,
+                    workspace_id=self._job.workspace_id,
+                    mode=self._job.mode,
+                    estimate_nanos=self._job.estimate_nanos,
+                    bucket_date=workflow.now().date(),
+                ),
+                **policies.DB_STEP,
+            )
+        await workflow.wait_condition(lambda: self._admission is not None)
+        assert self._admission is not None
+        return self._admission
+
+    async def _generate(self) -> JobOutcome:
+        job = self._job
+        try:
+            self._publish(JobStatus.RUNNING, "Loading the project's voice and knowledge")
+            context = await workflow.execute_local_activity_method(
+                ContextActivities.load_context,
+                LoadContextInput(
+                    job_id=job.job_id,
+                    workspace_id=job.workspace_id,
+                    project_id=job.project_id,
+                    source_text=job.source.text,
+                ),
+                **policies.DB_STEP,
+            )
+            source_text = job.source.text or ""
+            if job.source.url:
+                self._publish(JobStatus.RUNNING, "Reading the source URL")
+                fetched = await workflow.execute_activity_method(
+                    SourceActivities.fetch_source,
+                    FetchSourceInput(job_id=job.job_id, url=job.source.url),
+                    **policies.URL_FETCH,
+                )
+                source_text = fetched.text
+            self._publish(JobStatus.RUNNING, "Writing the post")
+            post = await workflow.execute_activity_method(
+                LlmActivities.generate_post,
+                GeneratePostInput(
+                    job_id=job.job_id,
+                    workspace_id=job.workspace_id,
+                    mode=job.mode,
+                    context=context,
+                    source_text=source_text,
+                    options=job.options,
+                ),
+                **policies.LLM_CALL,
+            )
+            self._publish(JobStatus.RUNNING, "Saving the post")
+            saved = await workflow.execute_local_activity_method(
+                PostActivities.save_post,
+                SavePostInput(
+                    job_id=job.job_id,
+                    workspace_id=job.workspace_id,
+                    mode=job.mode,
+                    project_id=job.project_id,
+                    title=post.title,
+                    content=post.content,
+                    language=post.language,
+                    scheduled_for=job.scheduled_for,
+                ),
+                **policies.DB_STEP,
+            )
+        except ActivityError as err:
+            code = _error_code(err)
+            workflow.logger.warning("job failed with %s: %s", code, err.cause or err)
+            await self._settle(
+                SettleJobInput(
+                    job_id=job.job_id,
+                    status=JobStatus.FAILED,
+                    error_code=code,
+                    error_message=JOB_ERROR_MESSAGES[code],
+                )
+            )
+            return JobOutcome(status=JobStatus.FAILED, error_code=code)
+        await self._settle(
+            SettleJobInput(job_id=job.job_id, status=JobStatus.DONE, post_id=saved.post_id)
+        )
+        return JobOutcome(status=JobStatus.DONE, post_id=saved.post_id)
+
+    async def _settle(self, request: SettleJobInput) -> None:
+        await workflow.execute_local_activity_method(
+            SpendActivities.settle, request, **policies.DB_STEP
+        )
+
+    def _publish(self, status: JobStatus, stage: str) -> None:
+        """What operators see in the Web UI: JobStatus (searchable), memo, current details."""
+        workflow.upsert_search_attributes([SA_JOB_STATUS.value_set(status.value)])
+        workflow.upsert_memo({"status": status.value, "stage": stage})
+        workflow.set_current_details(stage)
+
+
+def _error_code(err: ActivityError) -> str:
+    """The job's public errorCode: the activity's failure type when it is a documented one."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in JOB_ERROR_MESSAGES:
+        return cause.type
+    if isinstance(cause, exceptions.TimeoutError):
+        return SOURCE_UNREACHABLE if err.activity_type == "fetch_source" else PROVIDER_UNAVAILABLE
+    return GENERATION_FAILED
