@@ -1,0 +1,136 @@
+"""A local OpenAI-compatible server for tests, benchmarks and fault injection.
+
+``POST /v1/chat/completions`` answers like the real API (id, model, choices, usage), after
+an optional latency. Faults are scripted: tests push behaviours onto ``FakeOpenAI.script``
+(in process), or start it with ``--fault-rate`` (out of process). Run it alone with
+``python -m devtools.fake_openai --port 8765 --latency-ms 0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+Behaviour = Literal[
+    "ok", "429", "500", "503", "400", "401", "malformed", "refusal", "filter", "hang", "empty"
+]
+
+
+@dataclass
+class FakeOpenAI:
+    latency_ms: float = 0.0
+    cached_tokens: int = 0
+    fault_rate: float = 0.0
+    retry_after: str = "1"
+    script: deque[Behaviour] = field(default_factory=deque)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+    _random: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._completions, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
+        )
+
+    def next_behaviour(self) -> Behaviour:
+        if self.script:
+            return self.script.popleft()
+        if self.fault_rate and self._random.random() < self.fault_rate:
+            return self._random.choice(["429", "500", "malformed", "hang"])
+        return "ok"
+
+    async def _models(self, _request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
+
+    async def _completions(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append({"body": body, "headers": dict(request.headers)})
+        if self.latency_ms:
+            await asyncio.sleep(self.latency_ms / 1000)
+        behaviour = self.next_behaviour()
+        if behaviour == "hang":
+            await asyncio.sleep(3600)
+        if behaviour in ("429", "500", "503", "400", "401"):
+            status = int(behaviour)
+            headers = {"retry-after": self.retry_after} if status == 429 else {}
+            return JSONResponse(
+                {"error": {"message": f"fake {status}", "type": "fake", "code": None}},
+                status_code=status,
+                headers=headers,
+            )
+        if behaviour == "malformed":
+            return Response('{"id": "chatcmpl-broken", "choices": [', media_type="application/json")
+        messages = body.get("messages", [])
+        prompt_chars = sum(len(str(m.get("content", ""))) for m in messages)
+        content = "" if behaviour == "empty" else _post_for(messages)
+        refusal = "I can't help with that." if behaviour == "refusal" else None
+        finish = "content_filter" if behaviour == "filter" else "stop"
+        completion_tokens = max(1, len(content) // 4)
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-fake-{next(self._ids)}",
+                "object": "chat.completion",
+                "created": 1_764_000_000,
+                "model": body.get("model", "gpt-4o-mini"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": None if refusal else content,
+                            "refusal": refusal,
+                        },
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": max(1, prompt_chars // 4),
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": max(1, prompt_chars // 4) + completion_tokens,
+                    "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
+                    "completion_tokens_details": {"reasoning_tokens": 0},
+                },
+            }
+        )
+
+
+def _post_for(messages: list[dict[str, Any]]) -> str:
+    """A plausible post: a hook and a few lines taken from the source in the prompt."""
+    user = str(messages[-1].get("content", "")) if messages else ""
+    source = user.split("<source>", 1)[-1].split("</source>", 1)[0].strip()
+    sentences = [s.strip() for s in source.replace("\n", " ").split(". ") if s.strip()]
+    hook = (sentences[0] if sentences else "Here is what we learned this week").rstrip(".")
+    body = [s.rstrip(".") + "." for s in sentences[1:4]]
+    return "\n\n".join([hook + ".", *body, "What would you add?"])
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    args = parser.parse_args()
+    fake = FakeOpenAI(latency_ms=args.latency_ms, fault_rate=args.fault_rate)
+    print(json.dumps({"listening": f"http://{args.host}:{args.port}/v1"}), flush=True)
+    uvicorn.run(fake.app(), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
