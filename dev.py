@@ -24,7 +24,7 @@ STAMP = VENV / ".scripe-installed"
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3
         sys.exit(f"Python 3.11 or newer is needed (this is {sys.version.split()[0]})")
     if not (BIN / "python").exists():
         print("creating .venv …", flush=True)
