@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import openai
+from typing import TYPE_CHECKING
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from config import Settings
+
+if TYPE_CHECKING:
+    import openai
 
 
 async def connect_temporal(
@@ -45,6 +49,8 @@ def make_openai_client(settings: Settings) -> openai.AsyncOpenAI | None:
     """
     if settings.openai_api_key is None:
         return None
+    import openai  # here, not at the top: the API process never needs the SDK
+
     return openai.AsyncOpenAI(
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url,

@@ -9,9 +9,8 @@ that could fail, so a retry never loses or doubles a charge.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import openai
-from openai.types.chat import ChatCompletion
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -35,14 +34,11 @@ from domain.offline_writer import write_offline
 from domain.pricing import estimate_tokens
 from domain.prompt import Prompt, build_prompt, resolve_language
 
-_REJECTED = (
-    openai.BadRequestError,
-    openai.AuthenticationError,
-    openai.PermissionDeniedError,
-    openai.NotFoundError,
-    openai.UnprocessableEntityError,
-    openai.ConflictError,
-)
+if TYPE_CHECKING:
+    # Only the worker calls the provider. The API imports this module too (through the
+    # workflow), and loading the SDK there cost it ~14 MB and 0.3 s of start-up.
+    import openai
+    from openai.types.chat import ChatCompletion
 
 
 class LlmActivities:
@@ -111,6 +107,16 @@ class LlmActivities:
 
     async def _call_provider(self, prompt: Prompt) -> ChatCompletion:
         assert self._client is not None
+        import openai  # loaded already with the client (connections.make_openai_client)
+
+        rejected = (
+            openai.BadRequestError,
+            openai.AuthenticationError,
+            openai.PermissionDeniedError,
+            openai.NotFoundError,
+            openai.UnprocessableEntityError,
+            openai.ConflictError,
+        )
         try:
             return await self._client.chat.completions.create(
                 model=self._settings.openai_model,
@@ -118,7 +124,7 @@ class LlmActivities:
                 max_tokens=self._settings.llm_max_output_tokens,
                 timeout=self._settings.llm_timeout_seconds,
             )
-        except _REJECTED as err:
+        except rejected as err:
             activity.logger.warning("provider rejected the request: %s", err)
             raise ApplicationError(
                 JOB_ERROR_MESSAGES[PROVIDER_REJECTED], type=PROVIDER_REJECTED, non_retryable=True
