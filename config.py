@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: PositiveInt = 100
     worker_max_concurrent_workflow_tasks: PositiveInt = 100
     worker_graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+    # The sandbox re-imports the workflow module for every job and runs each activation
+    # behind import guards: ~30 % of the worker's CPU per job (see BENCHMARKS.md).
+    worker_workflow_sandbox: bool = True
 
     # --- observability -------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

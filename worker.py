@@ -17,7 +17,8 @@ from datetime import timedelta
 import httpx
 import openai
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.context import ContextActivities
 from activities.llm import LlmActivities
@@ -80,6 +81,13 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources)
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        # Off only where throughput matters more than the guard rails: the workflow stays
+        # sandbox-clean because the tests run it sandboxed (the default).
+        workflow_runner=(
+            SandboxedWorkflowRunner()
+            if settings.worker_workflow_sandbox
+            else UnsandboxedWorkflowRunner()
+        ),
     )
 
 
