@@ -1,0 +1,113 @@
+"""(b) What the API's customers see: admission, POST-to-DONE, bounded waits and polling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from cli.demo import SAMPLE_SOURCE
+from devtools.bench.http import HttpClient
+from devtools.bench.stats import Samples
+
+GENERATIONS = "/v1/posts/generations"
+
+
+@dataclass
+class WaitOutcomes:
+    """POSTs with ``wait_for_completion_ms``: how many came back DONE, and their latency."""
+
+    done: Samples = field(default_factory=Samples)
+    not_done: int = 0
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.done.count + self.not_done
+        return self.done.count / total if total else float("nan")
+
+
+class ApiDriver:
+    def __init__(self, http: HttpClient, project_id: str) -> None:
+        self._http = http
+        self._project_id = project_id
+        self.job_ids: list[str] = []
+
+    async def submit(self, wait_ms: int = 0) -> dict[str, object]:
+        body: dict[str, object] = {
+            "projectId": self._project_id,
+            "source": {"text": SAMPLE_SOURCE},
+        }
+        if wait_ms:
+            body["wait_for_completion_ms"] = wait_ms
+        response = await self._http.request("POST", GENERATIONS, body)
+        if response.status not in (200, 202):
+            raise RuntimeError(f"POST answered {response.status}: {response.body[:300]!r}")
+        job: dict[str, object] = response.json()["data"]
+        self.job_ids.append(str(job["id"]))
+        return job
+
+    def admission(self) -> Callable[[], Awaitable[None]]:
+        """POST without waiting: the customer gets the admitted job back."""
+
+        async def operation() -> None:
+            await self.submit()
+
+        return operation
+
+    async def post_and_wait(self, *, total: int, concurrency: int, wait_ms: int) -> WaitOutcomes:
+        """``total`` POSTs with ``wait_for_completion_ms``, ``concurrency`` at a time."""
+        outcomes = WaitOutcomes()
+        remaining = total
+
+        async def client() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                job = await self.submit(wait_ms)
+                if job["status"] == "DONE":
+                    outcomes.done.latencies_ms.append((time.perf_counter() - started) * 1000)
+                else:
+                    outcomes.not_done += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        outcomes.done.wall_seconds = time.perf_counter() - began
+        return outcomes
+
+    async def pollers(self, *, pollers: int, seconds: float, interval: float = 0.0) -> Samples:
+        """``pollers`` clients reading jobs for ``seconds``, each waiting ``interval`` after
+        every answer (0: back to back, the API's capacity)."""
+        samples = Samples()
+        ids = self.job_ids[-200:]
+        deadline = time.perf_counter() + seconds
+
+        async def poller(offset: int) -> None:
+            index = offset
+            await asyncio.sleep(interval * offset / pollers)  # spread the pollers out
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await self._http.request("GET", f"/v1/jobs/{ids[index % len(ids)]}")
+                if response.status != 200:
+                    samples.errors += 1
+                    continue
+                samples.latencies_ms.append((time.perf_counter() - started) * 1000)
+                index += 1
+                if interval:
+                    await asyncio.sleep(interval)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(poller(i) for i in range(pollers)))
+        samples.wall_seconds = time.perf_counter() - began
+        return samples
+
+    async def drained(self, timeout: float = 120.0) -> None:
+        """Wait until no job is QUEUED or RUNNING, so the next measurement starts idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            response = await self._http.request("GET", "/v1/jobs?status=QUEUED,RUNNING&limit=1")
+            if response.status == 200 and not response.json()["data"]:
+                return
+            await asyncio.sleep(0.25)
+        raise RuntimeError("jobs were still running after the drain timeout")

@@ -1,0 +1,178 @@
+"""The results as Markdown tables: printed, and written into BENCHMARKS.md between markers
+(the hand-written analysis around them stays)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from devtools.bench.results import LoadStep, Results
+from devtools.bench.stats import Samples
+
+BEGIN = "<!-- bench:{section}:begin -->"
+END = "<!-- bench:{section}:end -->"
+
+
+def _ms(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1f} ms"
+
+
+def _ratio(api: float, floor: float) -> str:
+    return "–" if math.isnan(api) or math.isnan(floor) or not floor else f"{api / floor:.2f}×"
+
+
+def _check(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
+def _ratio_row(
+    label: str, floor: Samples, api: Samples, *, pct: int = 50, limit: float | None = None
+) -> str:
+    f, a = (floor.p50, api.p50) if pct == 50 else (floor.p99, api.p99)
+    target = "–" if limit is None else f"≤ {limit:g}× {_check(a <= limit * f)}"
+    return f"| {label} | {_ms(f)} | {_ms(a)} | {_ratio(a, f)} | {target} |"
+
+
+def latency_table(r: Results) -> list[str]:
+    fl, api = r.floor, r.api
+    rows = [
+        "| measurement (floor = raw temporalio) | floor | API | API ÷ floor | target |",
+        "|---|---|---|---|---|",
+    ]
+    for c in (1, 16, 64):
+        floor, admission = fl[f"update_with_start c={c}"], api[f"admission c={c}"]
+        limit = 1.3 if c == 1 else None
+        rows.append(
+            _ratio_row(
+                f"admission p50, c={c} (floor: update-with-start)", floor, admission, limit=limit
+            )
+        )
+        rows.append(_ratio_row(f"admission p99, c={c}", floor, admission, pct=99))
+    for c in (1, 16):
+        floor, done = fl[f"one activity e2e c={c}"], api[f"POST-to-DONE c={c}"]
+        limit = 1.5 if c == 1 else None
+        rows.append(
+            _ratio_row(
+                f"POST-to-DONE p50, c={c} (floor: one-activity workflow)", floor, done, limit=limit
+            )
+        )
+        rows.append(_ratio_row(f"POST-to-DONE p99, c={c}", floor, done, pct=99))
+        rows.append(
+            _ratio_row(
+                f"POST-to-DONE p50, c={c} vs update-with-start + one activity",
+                fl[f"uws + one activity e2e c={c}"],
+                done,
+            )
+        )
+    rows.append(
+        f"| raw start_workflow p50 (reference) | {_ms(fl['start_workflow c=1'].p50)} | – | – | – |"
+    )
+    return rows
+
+
+def _get_rows(r: Results) -> list[str]:
+    rows = []
+    for name, label in (
+        ("GET, paced", "50 pollers, each every 250 ms"),
+        ("GET, back to back", "50 pollers back to back"),
+    ):
+        s, cpu = r.api[name], r.cpu[name]["api"]
+        target = f"≤ 25 ms {_check(s.p99 <= 25)}"
+        rows += [
+            f"| GET /v1/jobs/{{id}} p50 / p99, {label} | {_ms(s.p50)} / {_ms(s.p99)} "
+            f"| p99 {target} |",
+            f"| GET /v1/jobs/{{id}} requests/s, {label} | {s.rate:.0f}/s ({s.errors} errors, "
+            f"API CPU {cpu:.0f}% of a core) | – |",
+        ]
+    return rows
+
+
+def other_table(r: Results) -> list[str]:
+    rows = ["| measurement | value | target |", "|---|---|---|"]
+    for name, rate in r.hit_rates.items():
+        if name.startswith("c="):
+            rows.append(
+                f"| POSTs with wait_for_completion_ms=5000 that return DONE, {name} "
+                f"| {rate:.1%} | ≥ 99% {_check(rate >= 0.99)} |"
+            )
+    rows += _get_rows(r)
+    limits = {"api": 150.0, "worker": 250.0, "worker (slow LLM)": 250.0}
+    for name, mb in r.peak_rss_mb.items():
+        target = f"≤ {limits[name]:g} MB {_check(mb <= limits[name])}" if name in limits else "–"
+        rows.append(f"| peak RSS (VmHWM), {name} | {mb:.0f} MB | {target} |")
+    return rows
+
+
+def slow_table(r: Results) -> list[str]:
+    floor, api = r.floor["one slow activity e2e"], r.api["POST-to-DONE, slow LLM"]
+    llm = r.slow_llm_ms
+    over = api.p50 - llm
+    return [
+        f"| with a {llm / 1000:g} s LLM call | floor | API | API ÷ floor |",
+        "|---|---|---|---|",
+        f"| POST-to-DONE p50 | {_ms(floor.p50)} | {_ms(api.p50)} | {_ratio(api.p50, floor.p50)} |",
+        f"| POST-to-DONE p99 | {_ms(floor.p99)} | {_ms(api.p99)} | {_ratio(api.p99, floor.p99)} |",
+        f"| time beyond the LLM call, p50 | {_ms(floor.p50 - llm)} | {_ms(over)} | "
+        f"{over / api.p50:.1%} of the API's total |",
+        f"| returned DONE within wait_for_completion_ms=5000 | – "
+        f"| {r.hit_rates.get('slow LLM', float('nan')):.1%} | – |",
+    ]
+
+
+def _cpu(step: LoadStep) -> str:
+    return ", ".join(
+        f"{n} {v:.0f}%" for n, v in sorted(step.cpu.items(), key=lambda i: -i[1]) if v >= 1
+    )
+
+
+def throughput_table(r: Results) -> list[str]:
+    rows = [
+        "| load | offered | done | POST-to-DONE p50 | p99 | errors | CPU (% of one core) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    steps = [(f"ramp {s.offered:g}/s", s) for s in r.ramp]
+    steps += [(f"**{k} knee**", s) for k, s in r.at_knee.items()]
+    for label, s in steps:
+        rows.append(
+            f"| {label} | {s.offered:.1f}/s | {s.achieved:.1f}/s | {_ms(s.samples.p50)} "
+            f"| {_ms(s.samples.p99)} | {s.samples.errors} | {_cpu(s)} |"
+        )
+    return rows
+
+
+def render(r: Results) -> str:
+    env = " · ".join(f"{k}: {v}" for k, v in r.environment.items())
+    knee = f"{r.knee:g} jobs/s" if r.knee else "below the first ramp step"
+    parts = [
+        f"_{env}_",
+        "",
+        "#### Latency against the floor",
+        "",
+        *latency_table(r),
+        "",
+        "#### Bounded waits, polling, memory",
+        "",
+        *other_table(r),
+        "",
+        "#### With a realistic LLM call",
+        "",
+        *slow_table(r),
+        "",
+        f"#### Throughput (knee: {knee})",
+        "",
+        *throughput_table(r),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write(path: Path, section: str, body: str) -> None:
+    """Replace the section's block in ``path`` (appended if the file or block is new)."""
+    begin, end = BEGIN.format(section=section), END.format(section=section)
+    block = f"{begin}\n{body}{end}\n"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text)

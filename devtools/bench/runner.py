@@ -1,0 +1,169 @@
+"""The run: every phase in order on one stack, recording into :class:`Results`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+
+from devtools.bench.api_load import ApiDriver
+from devtools.bench.embedded import EmbeddedStack
+from devtools.bench.floor import Floor
+from devtools.bench.plan import Plan
+from devtools.bench.procs import CpuMeter, peak_rss_mb
+from devtools.bench.results import LoadStep, Results
+from devtools.bench.stats import Samples, closed_loop, open_loop
+
+CONCURRENCY = (1, 16, 64)
+POLLERS = 50
+POLL_INTERVAL = 0.25  # an eager client: four reads a second while it waits for its post
+WAIT_MS = 5000
+KNEE_WAIT_MS = 25_000  # the API's maximum: under overload a job may take long
+RAMP_START = 2.0
+RAMP_FACTOR = 1.5
+RAMP_MAX = 400.0
+
+Log = Callable[[str], None]
+
+
+class Runner:
+    def __init__(self, stack: EmbeddedStack, plan: Plan, log: Log) -> None:
+        assert stack.client is not None and stack.tenant is not None
+        self.stack = stack
+        self.plan = plan
+        self.log = log
+        self.floor = Floor(stack.client)
+        self.api = ApiDriver(stack.api(), stack.tenant.project_id)
+        self.results = Results(slow_llm_ms=stack.options.slow_llm_ms)
+
+    def _pids(self) -> dict[str, int]:
+        names = ("temporal", "worker", "api", "llm-fast", "llm-slow")
+        pids = {n: self.stack.processes.pid(n) for n in names}
+        return {**pids, "bench": os.getpid()}
+
+    async def _measure(
+        self, table: dict[str, Samples], name: str, op: Callable[[], Awaitable[None]], c: int
+    ) -> None:
+        total = self.plan.serial if c == 1 else self.plan.per_client * c * 4
+        meter = CpuMeter(self._pids())
+        table[name] = await closed_loop(op, total=total, concurrency=c)
+        self.results.cpu[name] = meter.read()
+        s = table[name]
+        self.log(f"  {name:34s} p50 {s.p50:7.1f} ms  p99 {s.p99:7.1f} ms  {s.rate:6.1f}/s")
+
+    async def run(self) -> Results:
+        await self.floor_phase()
+        await self.api_phase()
+        await self.slow_llm_phase()
+        await self.throughput_phase()
+        self.results.peak_rss_mb["api"] = peak_rss_mb(self.stack.processes.pid("api"))
+        self.results.peak_rss_mb["temporal"] = peak_rss_mb(self.stack.processes.pid("temporal"))
+        return self.results
+
+    async def floor_phase(self) -> None:
+        self.log("(a) floor: raw temporalio on the same server")
+        floor, table = self.floor, self.results.floor
+        async with floor.worker():
+            await closed_loop(floor.admitted_one_activity(), total=self.plan.warmup, concurrency=1)
+            await self._measure(table, "start_workflow c=1", floor.start_workflow(), 1)
+            for c in CONCURRENCY:
+                await self._measure(table, f"update_with_start c={c}", floor.update_with_start(), c)
+            for c in (1, 16):
+                await self._measure(table, f"one activity e2e c={c}", floor.one_activity(), c)
+                await self._measure(
+                    table, f"uws + one activity e2e c={c}", floor.admitted_one_activity(), c
+                )
+
+    async def api_phase(self) -> None:
+        self.log("(b) API: admission, POST-to-DONE, bounded waits, polling")
+        api, table = self.api, self.results.api
+        await closed_loop(api.admission(), total=self.plan.warmup, concurrency=1)
+        await api.drained()
+        for c in CONCURRENCY:
+            await self._measure(table, f"admission c={c}", api.admission(), c)
+            await api.drained()
+        for c in (1, 16):
+            total = self.plan.serial if c == 1 else self.plan.per_client * c * 4
+            meter = CpuMeter(self._pids())
+            outcomes = await api.post_and_wait(total=total, concurrency=c, wait_ms=WAIT_MS)
+            self.results.cpu[f"POST-to-DONE c={c}"] = meter.read()
+            table[f"POST-to-DONE c={c}"] = outcomes.done
+            self.results.hit_rates[f"c={c}"] = outcomes.hit_rate
+            s = outcomes.done
+            self.log(
+                f"  POST-to-DONE c={c:<22} p50 {s.p50:7.1f} ms  p99 {s.p99:7.1f} ms  "
+                f"DONE {outcomes.hit_rate:.1%}"
+            )
+            await api.drained()
+        for name, interval in (("GET, back to back", 0.0), ("GET, paced", POLL_INTERVAL)):
+            meter = CpuMeter(self._pids())
+            table[name] = polled = await api.pollers(
+                pollers=POLLERS, seconds=self.plan.poll_seconds, interval=interval
+            )
+            self.results.cpu[name] = meter.read()
+            self.log(
+                f"  {name:34s} p50 {polled.p50:7.1f} ms  p99 {polled.p99:7.1f} ms  "
+                f"{polled.rate:6.0f}/s  API CPU {self.results.cpu[name]['api']:.0f}%"
+            )
+
+    async def slow_llm_phase(self) -> None:
+        """(c) The same path with a provider call that takes as long as a real one."""
+        seconds = self.stack.options.slow_llm_ms / 1000
+        self.log(f"(c) with a fake LLM that takes {seconds:g} s")
+        self.results.peak_rss_mb["worker"] = peak_rss_mb(self.stack.processes.pid("worker"))
+        await self.stack.use_llm("slow")
+        jobs, c = self.plan.slow_jobs, min(8, self.plan.slow_jobs)
+        async with self.floor.worker():
+            self.results.floor["one slow activity e2e"] = await closed_loop(
+                self.floor.one_activity(seconds), total=jobs, concurrency=c
+            )
+        outcomes = await self.api.post_and_wait(total=jobs, concurrency=c, wait_ms=WAIT_MS)
+        self.results.api["POST-to-DONE, slow LLM"] = outcomes.done
+        self.results.hit_rates["slow LLM"] = outcomes.hit_rate
+        self.log(
+            f"  floor p50 {self.results.floor['one slow activity e2e'].p50:.0f} ms, "
+            f"API p50 {outcomes.done.p50:.0f} ms"
+        )
+        await self.api.drained()
+        self.results.peak_rss_mb["worker (slow LLM)"] = peak_rss_mb(
+            self.stack.processes.pid("worker")
+        )
+        await self.stack.use_llm("fast")
+
+    async def _load_step(self, rate: float, seconds: float) -> LoadStep:
+        async def job() -> None:
+            done = await self.api.submit(KNEE_WAIT_MS)
+            if done["status"] != "DONE":
+                raise RuntimeError(f"job {done['id']} is {done['status']}")
+
+        meter = CpuMeter(self._pids())
+        samples = await open_loop(job, rate=rate, seconds=seconds)
+        step = LoadStep(offered=rate, samples=samples, cpu=meter.read())
+        busiest = max(step.cpu, key=lambda n: step.cpu[n])
+        self.log(
+            f"  offered {rate:6.1f}/s  done {step.achieved:6.1f}/s  p50 {samples.p50:7.1f} ms  "
+            f"p99 {samples.p99:7.1f} ms  errors {samples.errors}  busiest {busiest} "
+            f"{step.cpu[busiest]:.0f}%"
+        )
+        await self.api.drained(timeout=300)
+        return step
+
+    async def throughput_phase(self) -> None:
+        """(d) The highest rate the stack keeps up with, held, then doubled and quadrupled."""
+        self.log("(d) throughput: looking for the knee")
+        unloaded = self.results.api["POST-to-DONE c=1"].p50
+        rate = RAMP_START
+        while rate <= RAMP_MAX:
+            step = await self._load_step(rate, self.plan.ramp_seconds)
+            self.results.ramp.append(step)
+            if not step.keeps_up(unloaded):
+                break
+            self.results.knee = rate
+            rate = round(rate * RAMP_FACTOR, 1)
+        knee = self.results.knee or RAMP_START
+        for factor, seconds in (
+            (1, self.plan.sustain_seconds),
+            (2, self.plan.overload_seconds),
+            (4, self.plan.overload_seconds),
+        ):
+            self.log(f"  {factor}× the knee for {seconds:g} s")
+            self.results.at_knee[f"{factor}×"] = await self._load_step(knee * factor, seconds)
