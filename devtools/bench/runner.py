@@ -40,12 +40,15 @@ class Runner:
         pids = {n: self.stack.processes.pid(n) for n in names}
         return {**pids, "bench": os.getpid()}
 
+    def _total(self, concurrency: int) -> int:
+        """Samples at a concurrency: enough for a p99, bounded so the run stays minutes."""
+        return max(self.plan.serial, self.plan.per_client * concurrency)
+
     async def _measure(
         self, table: dict[str, Samples], name: str, op: Callable[[], Awaitable[None]], c: int
     ) -> None:
-        total = self.plan.serial if c == 1 else self.plan.per_client * c * 4
         meter = CpuMeter(self._pids())
-        table[name] = await closed_loop(op, total=total, concurrency=c)
+        table[name] = await closed_loop(op, total=self._total(c), concurrency=c)
         self.results.cpu[name] = meter.read()
         s = table[name]
         self.log(f"  {name:34s} p50 {s.p50:7.1f} ms  p99 {s.p99:7.1f} ms  {s.rate:6.1f}/s")
@@ -82,7 +85,7 @@ class Runner:
             await self._measure(table, f"admission c={c}", api.admission(), c)
             await api.drained()
         for c in (1, 16):
-            total = self.plan.serial if c == 1 else self.plan.per_client * c * 4
+            total = self._total(c)
             meter = CpuMeter(self._pids())
             outcomes = await api.post_and_wait(total=total, concurrency=c, wait_ms=WAIT_MS)
             self.results.cpu[f"POST-to-DONE c={c}"] = meter.read()
