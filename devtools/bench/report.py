@@ -96,6 +96,7 @@ def other_table(r: Results) -> list[str]:
                 f"| {rate:.1%} | ≥ 99% {_check(rate >= 0.99)} |"
             )
     rows += _get_rows(r)
+    # The targets are for service as usual; the overload peaks are shown for what they are.
     limits = {"api": 150.0, "worker": 250.0, "worker (slow LLM)": 250.0}
     for name, mb in r.peak_rss_mb.items():
         target = f"≤ {limits[name]:g} MB {_check(mb <= limits[name])}" if name in limits else "–"

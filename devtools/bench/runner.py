@@ -57,9 +57,13 @@ class Runner:
         await self.floor_phase()
         await self.api_phase()
         await self.slow_llm_phase()
+        # Peaks before the overload steps, where hundreds of POSTs wait at once.
+        for name in ("api", "temporal"):
+            self.results.peak_rss_mb[name] = peak_rss_mb(self.stack.processes.pid(name))
         await self.throughput_phase()
-        self.results.peak_rss_mb["api"] = peak_rss_mb(self.stack.processes.pid("api"))
-        self.results.peak_rss_mb["temporal"] = peak_rss_mb(self.stack.processes.pid("temporal"))
+        for name in ("api", "worker", "temporal"):
+            pid = self.stack.processes.pid(name)
+            self.results.peak_rss_mb[f"{name}, after 4× overload"] = peak_rss_mb(pid)
         return self.results
 
     async def floor_phase(self) -> None:
