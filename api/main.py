@@ -94,6 +94,10 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # We export Prometheus metrics and JSON logs, not OpenTelemetry. Left on, FastAPI's
+        # native telemetry looks up the global OTel providers on every request only to find
+        # none configured: ~14 % of the API's CPU per GET under 50 pollers (py-spy).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.add_middleware(BodyLimitMiddleware)
