@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,6 +79,11 @@ def create_app(
             estimator=CompletionEstimator(db),
             cursors=cursors,
         )
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's reach, so the full collections that requests trigger stay short
+        # (GET p99 under 50 paced pollers: 250–660 ms → 130–225 ms on a busy machine).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
