@@ -38,12 +38,23 @@ def _parse() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _environment(args: argparse.Namespace) -> dict[str, str]:
+def _contention() -> str:
+    """Load average, and how much of the last minute runnable tasks waited for a CPU (PSI):
+    the two cores are shared, and other processes' load shows up in every latency."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0].split()
+        waited = dict(field.split("=") for field in some[1:])["avg60"]
+    except (OSError, KeyError, IndexError):
+        return load
+    return f"{load} (CPU pressure {waited}%)"
+
+
+def _environment(args: argparse.Namespace) -> dict[str, str]:
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": str(os.cpu_count()),
-        "load average at start": load,
+        "load at start": _contention(),
         "python": platform.python_version(),
         "dev server": "defaults" if args.untuned else "tuned (cli/stack.py)",
         "Temporal persistence": "in memory" if args.temporal_in_memory else "SQLite file",
@@ -73,9 +84,7 @@ async def _main(args: argparse.Namespace) -> int:
         stack.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    results.environment = environment | {
-        "load average at end": ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    }
+    results.environment = environment | {"load at end": _contention()}
     body = render(results)
     print("\n" + body)
     section = args.section or "-".join(
