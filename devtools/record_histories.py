@@ -57,7 +57,7 @@ async def main() -> None:
         settings = Settings(
             data_dir=Path(tmp),
             database_url=f"sqlite+aiosqlite:///{tmp}/record.db",
-            secret_key="record",  # type: ignore[arg-type]
+            secret_key="record",
             temporal_task_queue="record-histories",
         )
         await upgrade(settings.database_url)

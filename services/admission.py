@@ -27,7 +27,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import (
     ADMIT_UPDATE_ID,
@@ -100,14 +100,19 @@ class TemporalJobs:
             return AdmissionResult("pending")
         except WorkflowAlreadyStartedError:
             return AdmissionResult("closed")
-        except RPCError as err:
+        except (RPCError, RuntimeError) as err:
+            if not is_unreachable(err):
+                raise
             raise ServiceUnavailable("The job engine is unreachable; retry shortly.") from err
         return AdmissionResult("admitted")
 
     async def wait_for_completion(self, job_id: str, timeout_ms: int) -> None:
-        """Return when the job's workflow has closed, or after ``timeout_ms``."""
+        """Return when the job's workflow has closed, or after ``timeout_ms``.
+
+        Whatever goes wrong while waiting, the caller answers with the job as it is now.
+        """
         handle = self._client.get_workflow_handle(job_id)
-        with contextlib.suppress(TimeoutError, WorkflowFailureError, RPCError):
+        with contextlib.suppress(TimeoutError, WorkflowFailureError, RPCError, RuntimeError):
             async with asyncio.timeout(timeout_ms / 1000):
                 await handle.result(rpc_timeout=timedelta(milliseconds=timeout_ms + 1000))
 
@@ -117,6 +122,14 @@ class TemporalJobs:
             return True
         except Exception:  # noqa: BLE001 - any failure means "not reachable" for health
             return False
+
+
+def is_unreachable(err: Exception) -> bool:
+    """Temporal could not be reached. A lazy client that cannot connect raises a plain
+    RuntimeError (the SDK has no type for it), hence the look at the message."""
+    if isinstance(err, RPCError):
+        return err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    return isinstance(err, RuntimeError) and str(err).startswith("Failed client connect")
 
 
 def _summary(job: PostGenerationInput) -> str:

@@ -82,7 +82,10 @@ class JobService:
 
     async def submit(self, principal: Principal, request: GenerationRequest) -> Submitted:
         """Create (or find) the job, get it admitted, and wait for it if asked."""
+        # Stored at the precision customers see, so a createdAt copied from a response is
+        # an exact bound for dateFrom/dateTo.
         now = self._clock.now()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         await self._check_project(principal, request.project_id)
         if request.scheduled_for is not None and request.scheduled_for <= now:
             raise Unprocessable(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, ServicesDep
-from api.docs import errors
+from api.openapi import errors
 from api.params import parse_limit
 from api.presenters import project_public
 from api.schemas import DataEnvelope, ListEnvelope, Pagination, ProjectPublic

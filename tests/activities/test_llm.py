@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the HTTP client openai uses
 import openai
 import pytest
 from openai.types.chat import ChatCompletion
@@ -31,7 +31,7 @@ from db.repo import ledger
 from ids import new_id
 from tests.utils.factories import SOURCE_TEXT, make_tenant
 
-SETTINGS = Settings(secret_key="activity-tests", openai_api_key="sk-x")  # type: ignore[arg-type]
+SETTINGS = Settings(secret_key="activity-tests", openai_api_key="sk-x")
 CONTEXT = ProjectContext(
     project_id="proj_x",
     name="Northwind",
@@ -82,7 +82,7 @@ def client_with(outcome: ChatCompletion | Exception) -> tuple[openai.AsyncOpenAI
     client = make_openai_client(SETTINGS)
     assert client is not None
     fake = FakeCompletions(outcome)
-    client.chat.completions.create = fake.create  # type: ignore[method-assign]
+    client.chat.completions.create = fake.create  # type: ignore[method-assign,assignment]
     return client, fake
 
 
@@ -145,7 +145,7 @@ def test_the_client_leaves_retries_to_temporal() -> None:
 
 
 def test_no_provider_key_means_no_client() -> None:
-    assert make_openai_client(Settings(secret_key="x")) is None  # type: ignore[arg-type]
+    assert make_openai_client(Settings(secret_key="x")) is None
 
 
 async def test_calls_the_provider_with_the_configured_model_and_limits(

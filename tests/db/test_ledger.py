@@ -23,7 +23,7 @@ from domain.money import NANOS_PER_CENT, nanos_to_cents
 from ids import new_id
 from tests.utils.factories import make_tenant
 
-SETTINGS = Settings(secret_key="ledger-tests")  # type: ignore[arg-type]
+SETTINGS = Settings(secret_key="ledger-tests")
 CENT = NANOS_PER_CENT
 TODAY = datetime.now(UTC).date()
 

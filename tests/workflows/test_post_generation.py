@@ -7,9 +7,10 @@ exactly production's; what each step returns or raises is scripted per test.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -73,7 +74,7 @@ class Script:
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
 
-    def activities(self) -> list[object]:
+    def activities(self) -> list[Callable[..., Any]]:
         @activity.defn(name="reserve_spend")
         async def reserve(request: ReserveSpendInput) -> Admission:
             self.calls.append(("reserve_spend", request))
@@ -147,7 +148,7 @@ class Harness:
             "estimate_nanos": 50,
         }
         values.update(overrides)
-        return PostGenerationInput(**values)  # type: ignore[arg-type]
+        return PostGenerationInput.model_validate(values)
 
     def operation(
         self, job: PostGenerationInput
