@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio.client import (
     Client,
@@ -64,23 +64,7 @@ class TemporalJobs:
         ``closed``: the workflow already ended (cancelled or finished); read the job row.
         """
         operation = WithStartWorkflowOperation(
-            PostGenerationWorkflow.run,
-            job,
-            id=job.job_id,
-            task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(SA_WORKSPACE_ID, job.workspace_id),
-                    SearchAttributePair(SA_PROJECT_ID, job.project_id),
-                    SearchAttributePair(SA_JOB_MODE, job.mode.value),
-                    SearchAttributePair(SA_JOB_STATUS, JobStatus.QUEUED.value),
-                ]
-            ),
-            memo={"status": JobStatus.QUEUED.value, "stage": "Waiting for admission"},
-            static_summary=_summary(job),
-            static_details=_details(job),
+            PostGenerationWorkflow.run, job, **self._start_options(job)
         )
         try:
             async with asyncio.timeout(self._admission_timeout):
@@ -97,6 +81,7 @@ class TemporalJobs:
                 return AdmissionResult("refused", refusal)
             raise
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            await self._ensure_started(job)
             return AdmissionResult("pending")
         except WorkflowAlreadyStartedError:
             return AdmissionResult("closed")
@@ -105,6 +90,40 @@ class TemporalJobs:
                 raise
             raise ServiceUnavailable("The job engine is unreachable; retry shortly.") from err
         return AdmissionResult("admitted")
+
+    def _start_options(self, job: PostGenerationInput) -> dict[str, Any]:
+        return {
+            "id": job.job_id,
+            "task_queue": self._task_queue,
+            "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            "search_attributes": TypedSearchAttributes(
+                [
+                    SearchAttributePair(SA_WORKSPACE_ID, job.workspace_id),
+                    SearchAttributePair(SA_PROJECT_ID, job.project_id),
+                    SearchAttributePair(SA_JOB_MODE, job.mode.value),
+                    SearchAttributePair(SA_JOB_STATUS, JobStatus.QUEUED.value),
+                ]
+            ),
+            "memo": {"status": JobStatus.QUEUED.value, "stage": "Waiting for admission"},
+            "static_summary": _summary(job),
+            "static_details": _details(job),
+        }
+
+    async def _ensure_started(self, job: PostGenerationInput) -> None:
+        """After an admission timeout, make sure the workflow exists: the call may have
+        timed out before the server took the start. Started without the update, the
+        workflow admits the job itself (``ADMISSION_GRACE``)."""
+        try:
+            await self._client.start_workflow(
+                PostGenerationWorkflow.run, job, **self._start_options(job)
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # it ran and closed already: the job row says how it ended
+        except (RPCError, RuntimeError) as err:
+            if not is_unreachable(err):
+                raise
+            raise ServiceUnavailable("The job engine is unreachable; retry shortly.") from err
 
     async def wait_for_completion(self, job_id: str, timeout_ms: int) -> None:
         """Return when the job's workflow has closed, or after ``timeout_ms``.
