@@ -12,6 +12,7 @@ import contextlib
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -117,8 +118,27 @@ class Stack:
             log.close()
 
 
+def _check_ports_free(settings: Settings, *, ui_port: int, external_temporal: bool) -> None:
+    """Fail early, and say what to change, if something already listens where we would."""
+    wanted = {"API (SCRIPE_API_PORT)": (settings.api_host, settings.api_port)}
+    if not external_temporal:
+        host, _, port = settings.temporal_address.rpartition(":")
+        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = (host or "127.0.0.1", int(port))
+        wanted["Temporal Web UI (--ui-port)"] = ("127.0.0.1", ui_port)
+    for what, (host, port) in wanted.items():
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                typer.echo(
+                    f"error: port {port} for the {what} is in use; stop what runs "
+                    "there (another `scripe run`?) or choose another port",
+                    err=True,
+                )
+                raise typer.Exit(1)
+
+
 def run_stack(*, ui_port: int, external_temporal: bool) -> None:
     settings = get_settings()
+    _check_ports_free(settings, ui_port=ui_port, external_temporal=external_temporal)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(exist_ok=True)
