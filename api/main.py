@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse
 from temporalio.client import Client
 
 from api.errors import DOCS_PATH, install_error_handlers
+from api.metrics import ApiMetrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.routes import generations, health, jobs, posts, projects, workspaces
 from api.state import AppServices
+from api.telemetry import RequestTelemetryMiddleware
 from config import Settings, get_settings
 from connections import connect_temporal
 from db.engine import Database
@@ -40,6 +42,7 @@ def create_app(
     """Build the app. Tests pass their own clock and Temporal client; production passes
     nothing and gets the system clock and a client from settings."""
     settings = settings or get_settings()
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,9 +77,11 @@ def create_app(
                 clock=app_clock,
                 cursors=cursors,
                 estimate_nanos=settings.spend_estimate_nanos,
+                record_admission=metrics.record_admission,
             ),
             estimator=CompletionEstimator(db),
             cursors=cursors,
+            metrics=metrics,
         )
         try:
             yield
@@ -96,7 +101,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    # Outermost last: request id, then measuring (413s included), then the body cap.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RequestTelemetryMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1")
@@ -104,6 +111,7 @@ def create_app(
         v1.include_router(module.router)
     app.include_router(v1)
     app.add_api_route(DOCS_PATH, _error_docs, include_in_schema=False)
+    app.add_api_route("/metrics", metrics.endpoint, include_in_schema=False)
     return app
 
 
