@@ -14,6 +14,8 @@ from api.metrics import ApiMetrics
 access_log = logging.getLogger("scripe.api.access")
 
 UNMATCHED = "unmatched"
+# Probes and scrapes arrive every few seconds: their access lines are DEBUG, not INFO.
+QUIET_ROUTES = frozenset({"/v1/health", "/metrics"})
 
 
 class RequestTelemetryMiddleware:
@@ -43,7 +45,8 @@ class RequestTelemetryMiddleware:
             method, route = scope["method"], route_template(scope)
             self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
             self.metrics.latency.labels(method=method, route=route).observe(elapsed)
-            access_log.info(
+            access_log.log(
+                logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
                 '"%s %s" %d in %.1f ms',
                 method,
                 scope["path"],

@@ -69,3 +69,16 @@ async def test_unauthenticated_requests_have_no_workspace(
     line = await line_for(api_log, response.headers["X-Request-Id"])
     assert line["status"] == 401 and "workspace_id" not in line
     assert "notarealkey" not in api_log.getvalue()
+
+
+async def test_probes_and_scrapes_are_logged_at_debug_only(
+    stack: Stack, tenant: Tenant, api_log: io.StringIO
+) -> None:
+    health = await stack.http.get("/v1/health")
+    scrape = await stack.http.get("/metrics")
+    me = await stack.http.get("/v1/workspaces/me", headers=tenant.headers())
+    await line_for(api_log, me.headers["X-Request-Id"])  # INFO lines are written …
+
+    ids = {health.headers["X-Request-Id"], scrape.headers["X-Request-Id"]}
+    logged = [json.loads(line) for line in api_log.getvalue().splitlines()]
+    assert not [line for line in logged if line.get("request_id") in ids]  # … these are not
