@@ -33,7 +33,7 @@ from services.errors import (
     SpendCapExceeded,
     Unprocessable,
 )
-from services.pagination import CursorCodec, Page, page_of
+from services.pagination import CursorCodec, Page, paginate
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -87,7 +87,10 @@ class JobService:
 
     async def submit(self, principal: Principal, request: GenerationRequest) -> Submitted:
         """Create (or find) the job, get it admitted, and wait for it if asked."""
+        # Stored at the precision customers see, so a createdAt copied from a response is
+        # an exact bound for dateFrom/dateTo.
         now = self._clock.now()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         await self._check_project(principal, request.project_id)
         if request.scheduled_for is not None and request.scheduled_for <= now:
             raise Unprocessable(
@@ -230,21 +233,23 @@ class JobService:
         limit: int,
     ) -> Page[Job]:
         """Newest first, ``limit`` at a time, continuing after ``cursor``."""
+
+        async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Job]:
+            return await jobs_repo.list_jobs(
+                db=self._db,
+                workspace_id=principal.workspace_id,
+                mode=principal.mode,
+                types=filters.types,
+                statuses=filters.statuses,
+                project_id=filters.project_id,
+                created_from=filters.created_from,
+                created_to=filters.created_to,
+                after=after,
+                limit=size,
+            )
+
         scope = "|".join((principal.workspace_id, principal.mode, "GET /v1/jobs", repr(filters)))
-        after = self._cursors.decode(cursor, scope=scope) if cursor else None
-        rows = await jobs_repo.list_jobs(
-            db=self._db,
-            workspace_id=principal.workspace_id,
-            mode=principal.mode,
-            types=filters.types,
-            statuses=filters.statuses,
-            project_id=filters.project_id,
-            created_from=filters.created_from,
-            created_to=filters.created_to,
-            after=after,
-            limit=limit + 1,
-        )
-        return page_of(rows, limit=limit, codec=self._cursors, scope=scope)
+        return await paginate(fetch, codec=self._cursors, scope=scope, cursor=cursor, limit=limit)
 
 
 def _remembered(job: Job, now: datetime) -> bool:

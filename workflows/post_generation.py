@@ -155,7 +155,9 @@ class PostGenerationWorkflow:
                 ),
                 **policies.DB_STEP,
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
+            # Activities fail with ActivityError (cause: the ApplicationError); local
+            # activities hand the ApplicationError over directly.
             code = _error_code(err)
             workflow.logger.warning("job failed with %s: %s", code, err.cause or err)
             await self._settle(
@@ -184,11 +186,11 @@ class PostGenerationWorkflow:
         workflow.set_current_details(stage)
 
 
-def _error_code(err: ActivityError) -> str:
+def _error_code(err: ActivityError | ApplicationError) -> str:
     """The job's public errorCode: the activity's failure type when it is a documented one."""
-    cause = err.cause
+    cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ApplicationError) and cause.type in JOB_ERROR_MESSAGES:
         return cause.type
-    if isinstance(cause, exceptions.TimeoutError):
+    if isinstance(err, ActivityError) and isinstance(cause, exceptions.TimeoutError):
         return SOURCE_UNREACHABLE if err.activity_type == "fetch_source" else PROVIDER_UNAVAILABLE
     return GENERATION_FAILED
