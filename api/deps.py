@@ -77,6 +77,7 @@ async def rate_limited_principal(
     decision = await services.rate_limiter.hit(principal.workspace_id, limit)
     request.state.rate_limit = decision
     if not decision.allowed:
+        services.metrics.rate_limited.inc()
         raise RateLimited(headers={"Retry-After": str(decision.retry_after)})
     return principal
 

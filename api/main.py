@@ -10,11 +10,13 @@ from fastapi import APIRouter, FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
+from api.metrics import ApiMetrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import install_docs, install_openapi
 from api.routes import generations, health, jobs, posts, projects, workspaces
 from api.schemas import GenerationCreate
 from api.state import AppServices
+from api.telemetry import RequestTelemetryMiddleware
 from config import Settings, get_settings
 from connections import connect_temporal
 from db.engine import Database
@@ -40,6 +42,7 @@ def create_app(
     """Build the app. Tests pass their own clock and Temporal client; production passes
     nothing and gets the system clock and a client from settings."""
     settings = settings or get_settings()
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,9 +77,11 @@ def create_app(
                 clock=app_clock,
                 cursors=cursors,
                 estimate_nanos=settings.spend_estimate_nanos,
+                record_admission=metrics.record_admission,
             ),
             estimator=CompletionEstimator(db),
             cursors=cursors,
+            metrics=metrics,
         )
         try:
             yield
@@ -96,7 +101,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    # Outermost last: request id, then measuring (413s included), then the body cap.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RequestTelemetryMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1")
@@ -105,4 +112,5 @@ def create_app(
     app.include_router(v1)
     install_openapi(app, bodies=(GenerationCreate,))
     install_docs(app)
+    app.add_api_route("/metrics", metrics.endpoint, include_in_schema=False)
     return app

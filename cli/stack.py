@@ -164,23 +164,7 @@ def run_stack(*, ui_port: int, external_temporal: bool) -> None:
         asyncio.run(upgrade(settings.database_url))
         demo = asyncio.run(ensure_demo(settings))
         stack.spawn("worker", [sys.executable, "-m", "worker"])
-        stack.spawn(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:create_app",
-                "--factory",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-                "--timeout-graceful-shutdown",
-                "30",
-                "--no-server-header",
-            ],
-        )
+        stack.spawn("api", [sys.executable, "-m", "cli.main", "api"])
         asyncio.run(_wait_ready(settings, stack))
         _print_ready(
             settings,

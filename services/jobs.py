@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,12 +74,16 @@ class JobService:
         clock: Clock,
         cursors: CursorCodec,
         estimate_nanos: int,
+        record_admission: Callable[[str], None] = lambda _outcome: None,
     ) -> None:
+        """``record_admission`` is told each admission's outcome (metrics): ``admitted``,
+        ``refused``, ``pending`` (no worker answered in time) or ``closed``."""
         self._db = db
         self._cursors = cursors
         self._temporal = temporal
         self._clock = clock
         self._estimate_nanos = estimate_nanos
+        self._record_admission = record_admission
 
     async def submit(self, principal: Principal, request: GenerationRequest) -> Submitted:
         """Create (or find) the job, get it admitted, and wait for it if asked."""
@@ -168,6 +173,7 @@ class JobService:
         workflow_input = PostGenerationInput.model_validate(job.workflow_input)
         result = await self._temporal.admit(workflow_input)
         if result.outcome == "refused":
+            self._record_admission("refused")
             raise _spend_cap_exceeded(result.refusal)
         if result.outcome == "pending":
             # No worker answered in time: the job is accepted and will be admitted when one
@@ -179,8 +185,10 @@ class JobService:
         else:
             job = await self._reload(job.id)
         if job.status == JobStatus.REFUSED:
+            self._record_admission("refused")
             refusal = SpendRefusal.model_validate(job.refusal) if job.refusal else None
             raise _spend_cap_exceeded(refusal)
+        self._record_admission(result.outcome)
         return job
 
     async def _reload(self, job_id: str) -> Job:

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         SavePostInput,
         SettleJobInput,
     )
-    from workflows import policies
+    from workflows import metrics, policies
 
 
 @workflow.defn
@@ -67,6 +67,7 @@ class PostGenerationWorkflow:
             outcome = JobOutcome(status=admission.job_status, error_code=SPEND_CAP_EXCEEDED)
         else:
             outcome = JobOutcome(status=JobStatus.CANCELLED)
+        metrics.record_outcome(outcome, mode=job.mode)
         self._publish(outcome.status, f"Finished: {outcome.status.value}")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return outcome
