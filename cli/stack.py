@@ -120,10 +120,15 @@ class Stack:
 
 def _check_ports_free(settings: Settings, *, ui_port: int, external_temporal: bool) -> None:
     """Fail early, and say what to change, if something already listens where we would."""
-    wanted = {"API (SCRIPE_API_PORT)": (settings.api_host, settings.api_port)}
+    wanted: dict[str, tuple[str, int]] = {
+        "API (SCRIPE_API_PORT)": (settings.api_host, settings.api_port)
+    }
     if not external_temporal:
-        host, _, port = settings.temporal_address.rpartition(":")
-        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = (host or "127.0.0.1", int(port))
+        temporal_host, _, temporal_port = settings.temporal_address.rpartition(":")
+        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = (
+            temporal_host or "127.0.0.1",
+            int(temporal_port),
+        )
         wanted["Temporal Web UI (--ui-port)"] = ("127.0.0.1", ui_port)
     for what, (host, port) in wanted.items():
         with socket.socket() as probe:
