@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -25,7 +25,7 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
+async def serve(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL."""
     sock = _bound_socket()
     port = sock.getsockname()[1]
