@@ -6,6 +6,7 @@ import typer
 
 from cli.admin import kb_app, keys_app, projects_app, workspaces_app
 from cli.common import run
+from cli.jobs import jobs_app
 from cli.spend import spend_app
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(projects_app, name="projects")
 app.add_typer(kb_app, name="kb")
 app.add_typer(spend_app, name="spend")
+app.add_typer(jobs_app, name="jobs")
 db_app = typer.Typer(help="The application database.")
 app.add_typer(db_app, name="db")
 
