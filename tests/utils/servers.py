@@ -18,6 +18,13 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (for servers that bind it themselves)."""
+    with _bound_socket() as sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Any:  # leave Ctrl-C to pytest
