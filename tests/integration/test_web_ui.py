@@ -9,13 +9,16 @@ Skipped when Debian's chromium is missing, unless SCRIPE_REQUIRE_BROWSER=1 (as i
 from __future__ import annotations
 
 import os
+import struct
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from devtools.browser import INSTALL_HINT, dump_dom, find_chromium
+from devtools.screenshot import take
 from tests.conftest import FakeLlm, Stack
 from tests.utils.factories import Tenant, generation_body
 from tests.utils.waiting import eventually
@@ -105,3 +108,16 @@ async def test_web_ui_page_of_a_failed_job_says_why_it_failed(
     assert details.startswith("**Failed** · `provider_rejected`\n\nThe AI provider rejected")
     assert "BadRequestError: Error code: 400" in details
     assert f"scripe jobs retry {job['id']}" in details
+
+
+async def test_screenshot_script_photographs_a_failed_job(tmp_path: Path, chromium: str) -> None:
+    """``python -m devtools.screenshot`` (the README's picture) still works end to end."""
+    out = tmp_path / "operator-ui.png"
+
+    job_id = await take(out)
+
+    assert job_id.startswith("job_")
+    png = out.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (1400, 900)
