@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
@@ -18,11 +18,15 @@ from temporalio.api.enums.v1 import EventType, ResetReapplyExcludeType, ResetRea
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client
 
+from contracts import JobMode, PostGenerationInput, SourceSpec
+from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from db.repo import posts as posts_repo
+from db.repo import workspaces as workspaces_repo
+from services.admission import TemporalJobs
 from services.operator_jobs import JobNotFound, NotRetryable, OperatorJobs
 from tests.conftest import FakeLlm, Stack
-from tests.utils.factories import Tenant, generation_body
+from tests.utils.factories import SOURCE_TEXT, Tenant, generation_body
 from tests.utils.waiting import eventually
 
 
@@ -57,8 +61,10 @@ async def ui_reset(client: Client, job_id: str, *, exclude_updates: bool) -> str
     return response.run_id
 
 
-async def customer_get(stack: Stack, tenant: Tenant, job_id: str) -> dict[str, Any]:
-    response = await stack.http.get(f"/v1/jobs/{job_id}", headers=tenant.headers("live"))
+async def customer_get(
+    stack: Stack, tenant: Tenant, job_id: str, mode: Literal["live", "test"] = "live"
+) -> dict[str, Any]:
+    response = await stack.http.get(f"/v1/jobs/{job_id}", headers=tenant.headers(mode))
     assert response.status_code == 200
     job: dict[str, Any] = response.json()["data"]
     return job
@@ -84,13 +90,13 @@ async def reserved_today(stack: Stack, tenant: Tenant) -> int:
 
 
 async def watch_until_done(
-    stack: Stack, tenant: Tenant, job_id: str
+    stack: Stack, tenant: Tenant, job_id: str, mode: Literal["live", "test"] = "live"
 ) -> tuple[set[str], dict[str, Any]]:
     """Poll the customer's GET until DONE; returns the statuses seen on the way."""
     seen: set[str] = set()
 
     async def done() -> dict[str, Any] | None:
-        job = await customer_get(stack, tenant, job_id)
+        job = await customer_get(stack, tenant, job_id, mode)
         seen.add(job["status"])
         assert job["status"] != "FAILED" or not seen & {"RUNNING"}, job
         return job if job["status"] == "DONE" else None
@@ -209,3 +215,53 @@ async def test_retry_refuses_jobs_that_are_not_failed(
     with pytest.raises(ValueError, match="not an id"):
         await operator(stack).retry('job" OR WorkflowId != "', reason="no")
     await stack.client.get_workflow_handle(running_id).result()
+
+
+async def test_a_job_refused_for_the_cap_is_admitted_by_its_retry_once_the_cap_allows(
+    stack: Stack,
+) -> None:
+    """A job the API had already answered 202 for, then refused at admission, FAILED with
+    spend_cap_exceeded holding no reservation: its retry is admitted like a new job."""
+    tenant = await stack.tenant(cap_cents=0)
+    job_id = f"job_{uuid.uuid4().hex[:26]}"
+    job = PostGenerationInput(
+        job_id=job_id,
+        workspace_id=tenant.workspace_id,
+        mode=JobMode.TEST,
+        project_id=tenant.project_id,
+        source=SourceSpec(text=SOURCE_TEXT),
+        estimate_nanos=stack.settings.spend_estimate_nanos,
+    )
+    now = datetime.now(UTC)
+    await jobs_repo.insert_job(
+        db=stack.db,
+        job_id=job_id,
+        workspace_id=tenant.workspace_id,
+        mode="test",
+        type="POST_GENERATION",
+        project_id=tenant.project_id,
+        idempotency_scope=None,
+        idempotency_generation=0,
+        fingerprint=None,
+        workflow_input=job.model_dump(mode="json"),
+        estimate_nanos=job.estimate_nanos,
+        now=now,
+    )
+    await jobs_repo.acknowledge(db=stack.db, job_id=job_id, now=now)  # the API's 202 QUEUED
+    temporal = TemporalJobs(
+        client=stack.client, task_queue=stack.settings.temporal_task_queue, admission_timeout=10
+    )
+    assert (await temporal.admit(job)).outcome == "refused"
+    await stack.client.get_workflow_handle(job_id).result()
+    failed = await customer_get(stack, tenant, job_id, mode="test")
+    assert (failed["status"], failed["errorCode"]) == ("FAILED", "spend_cap_exceeded")
+    assert await ledger.job_entries(db=stack.db, job_id=job_id) == []
+
+    await workspaces_repo.update_workspace(
+        db=stack.db, workspace_id=tenant.workspace_id, daily_cap_cents=None
+    )
+    await operator(stack).retry(job_id, reason="cap raised")
+
+    _, done = await watch_until_done(stack, tenant, job_id, mode="test")
+    assert done["result"]["postId"].startswith("post_")
+    await assert_settled_once_per_billed_call(stack, job_id, billed_calls=1)
