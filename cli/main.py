@@ -6,6 +6,7 @@ import typer
 
 from cli.admin import kb_app, keys_app, projects_app, workspaces_app
 from cli.common import run
+from cli.jobs import jobs_app
 from cli.spend import spend_app
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(spend_app, name="spend")
 API_GRACEFUL_SHUTDOWN_SECONDS = 30
 
+app.add_typer(jobs_app, name="jobs")
 db_app = typer.Typer(help="The application database.")
 app.add_typer(db_app, name="db")
 

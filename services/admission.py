@@ -157,7 +157,8 @@ def _summary(job: PostGenerationInput) -> str:
 
 
 def _details(job: PostGenerationInput) -> str:
-    preview = job.source.url or (job.source.text or "")[:280]
+    text = job.source.text or ""
+    preview = job.source.url or (text if len(text) <= 280 else text[:279].rstrip() + "…")
     lines = [
         f"**Job** {job.job_id}",
         f"**Workspace** {job.workspace_id} ({job.mode.value} mode)",

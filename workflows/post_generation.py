@@ -30,7 +30,10 @@ with workflow.unsafe.imports_passed_through():
         SavePostInput,
         SettleJobInput,
     )
-    from workflows import metrics, policies
+    from workflows import metrics, operator_view, policies
+
+_FIRST_TASK_STARTED_EVENT_ID = 3
+_RESET_ADMITS_AT_ONCE = "reset-admits-at-once"
 
 
 @workflow.defn
@@ -50,12 +53,14 @@ class PostGenerationWorkflow:
         self._job = job
         self._admission: Admission | None = None
         self._admitting = False
+        self._failure_cause: str | None = None
 
     @workflow.run
     async def run(self, job: PostGenerationInput) -> JobOutcome:
+        reset = _started_by_reset()
         try:
             await workflow.wait_condition(
-                lambda: self._admitting or self._admission is not None,
+                lambda: reset or self._admitting or self._admission is not None,
                 timeout=policies.ADMISSION_GRACE,
             )
         except TimeoutError:
@@ -68,7 +73,7 @@ class PostGenerationWorkflow:
         else:
             outcome = JobOutcome(status=JobStatus.CANCELLED)
         metrics.record_outcome(outcome, mode=job.mode)
-        self._publish(outcome.status, f"Finished: {outcome.status.value}")
+        self._publish_outcome(outcome)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return outcome
 
@@ -159,7 +164,8 @@ class PostGenerationWorkflow:
             # Activities fail with ActivityError (cause: the ApplicationError); local
             # activities hand the ApplicationError over directly.
             code = _error_code(err)
-            workflow.logger.warning("job failed with %s: %s", code, err.cause or err)
+            self._failure_cause = operator_view.failure_cause(err)
+            workflow.logger.warning("job failed with %s: %s", code, self._failure_cause)
             await self._settle(
                 SettleJobInput(
                     job_id=job.job_id,
@@ -184,6 +190,35 @@ class PostGenerationWorkflow:
         workflow.upsert_search_attributes([SA_JOB_STATUS.value_set(status.value)])
         workflow.upsert_memo({"status": status.value, "stage": stage})
         workflow.set_current_details(stage)
+
+    def _publish_outcome(self, outcome: JobOutcome) -> None:
+        """The final state; a failure says why (code, customer message, operator cause)."""
+        if outcome.status is not JobStatus.FAILED or outcome.error_code is None:
+            self._publish(outcome.status, f"Finished: {outcome.status.value}")
+            return
+        code, message = outcome.error_code, JOB_ERROR_MESSAGES[outcome.error_code]
+        workflow.upsert_search_attributes([SA_JOB_STATUS.value_set(outcome.status.value)])
+        workflow.upsert_memo(
+            operator_view.failure_memo(code=code, message=message, cause=self._failure_cause)
+        )
+        workflow.set_current_details(
+            operator_view.failure_details(
+                job_id=self._job.job_id, code=code, message=message, cause=self._failure_cause
+            )
+        )
+
+
+def _started_by_reset() -> bool:
+    """Whether an operator reset started this run, so no API call waits to admit it.
+
+    A run's first workflow task is event 3 unless the run was reset (its first task then
+    follows the failed task that marks the reset) or that task failed; either way the
+    admission need not wait for an update. Read from the history alone, so every replay
+    agrees; the patch keeps runs reset before this existed replaying as they ran.
+    """
+    return workflow.info().get_current_history_length() > _FIRST_TASK_STARTED_EVENT_ID and (
+        workflow.patched(_RESET_ADMITS_AT_ONCE)
+    )
 
 
 def _error_code(err: ActivityError | ApplicationError) -> str:

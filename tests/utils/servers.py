@@ -18,6 +18,13 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (for servers that bind it themselves)."""
+    with _bound_socket() as sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Any:  # leave Ctrl-C to pytest
@@ -25,7 +32,7 @@ class _QuietServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIterator[str]:
+async def serve(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL."""
     sock = _bound_socket()
     port = sock.getsockname()[1]
