@@ -113,7 +113,7 @@ class TemporalJobs:
     async def _ensure_started(self, job: PostGenerationInput) -> None:
         """After an admission timeout, make sure the workflow exists: the call may have
         timed out before the server took the start. Started without the update, the
-        workflow admits the job itself (``ADMISSION_GRACE``)."""
+        workflow still admits the job: admission never depends on the update."""
         try:
             await self._client.start_workflow(
                 PostGenerationWorkflow.run, job, **self._start_options(job)

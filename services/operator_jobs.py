@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from temporalio.api.common.v1 import WorkflowExecution as WorkflowExecutionRef
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, ResetReapplyExcludeType, ResetReapplyType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionDescription
 from temporalio.common import TypedSearchAttributes
@@ -144,10 +144,11 @@ class OperatorJobs:
             ui_url=self.ui_link(job_id, current.run_id),
         )
 
-    async def retry(self, job_id: str, *, reason: str) -> Retried:
+    async def retry(self, job_id: str, *, reason: str, reapply_updates: bool = True) -> Retried:
         """Reset a FAILED job's current run to its first workflow task: a new run under the
         same job id, which is admitted at once (no second reservation) and runs the job
-        again. What the Web UI's Reset does when the first WorkflowTaskCompleted is chosen."""
+        again. What the Web UI's Reset does when the first WorkflowTaskCompleted is chosen
+        (its "Exclude Updates" box is ``reapply_updates=False``; either way works)."""
         description = await self._describe(job_id)
         run = await _run_of(description)
         if run.execution_status == "RUNNING" or run.job_status != JobStatus.FAILED:
@@ -172,6 +173,12 @@ class OperatorJobs:
                 workflow_task_finish_event_id=first_task,
                 request_id=str(uuid.uuid4()),
                 identity=self._client.identity,
+                reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_ALL_ELIGIBLE,
+                reset_reapply_exclude_types=(
+                    []
+                    if reapply_updates
+                    else [ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE]
+                ),
             )
         )
         return Retried(

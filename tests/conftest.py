@@ -36,9 +36,9 @@ from contracts import SEARCH_ATTRIBUTES
 from db.engine import Database
 from db.migrate import upgrade
 from devtools.fake_openai import FakeOpenAI
+from devtools.serving import free_port, serve
 from tests.utils.clock import MovableClock
 from tests.utils.factories import Tenant, make_tenant
-from tests.utils.servers import free_port, serve
 from worker import WorkerResources, build_worker, worker_resources
 
 BIN = Path(sys.executable).parent

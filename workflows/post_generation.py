@@ -32,9 +32,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import metrics, operator_view, policies
 
-_FIRST_TASK_STARTED_EVENT_ID = 3
-_RESET_ADMITS_AT_ONCE = "reset-admits-at-once"
-
 
 @workflow.defn
 class PostGenerationWorkflow:
@@ -57,14 +54,9 @@ class PostGenerationWorkflow:
 
     @workflow.run
     async def run(self, job: PostGenerationInput) -> JobOutcome:
-        reset = _started_by_reset()
-        try:
-            await workflow.wait_condition(
-                lambda: reset or self._admitting or self._admission is not None,
-                timeout=policies.ADMISSION_GRACE,
-            )
-        except TimeoutError:
-            workflow.logger.warning("no admission update arrived; admitting the job itself")
+        # Admit at once: when the API's update arrives with the start (the usual case) its
+        # handler joins this same reservation; a run started without it (after an admission
+        # timeout, or by an operator's reset) needs no update at all.
         admission = await self._ensure_admitted()
         if admission.outcome == "accepted":
             outcome = await self._generate()
@@ -90,7 +82,7 @@ class PostGenerationWorkflow:
         return admission
 
     async def _ensure_admitted(self) -> Admission:
-        """Run the reservation once, whoever asks first (the update or the grace timer)."""
+        """Run the reservation once, whoever asks first (the run or the update)."""
         if self._admission is None and not self._admitting:
             self._admitting = True
             self._admission = await workflow.execute_local_activity_method(
@@ -206,19 +198,6 @@ class PostGenerationWorkflow:
                 job_id=self._job.job_id, code=code, message=message, cause=self._failure_cause
             )
         )
-
-
-def _started_by_reset() -> bool:
-    """Whether an operator reset started this run, so no API call waits to admit it.
-
-    A run's first workflow task is event 3 unless the run was reset (its first task then
-    follows the failed task that marks the reset) or that task failed; either way the
-    admission need not wait for an update. Read from the history alone, so every replay
-    agrees; the patch keeps runs reset before this existed replaying as they ran.
-    """
-    return workflow.info().get_current_history_length() > _FIRST_TASK_STARTED_EVENT_ID and (
-        workflow.patched(_RESET_ADMITS_AT_ONCE)
-    )
 
 
 def _error_code(err: ActivityError | ApplicationError) -> str:

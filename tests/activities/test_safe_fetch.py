@@ -19,7 +19,7 @@ from activities.safe_fetch import (
     fetch_public_page,
     is_public_address,
 )
-from tests.utils.servers import serve
+from devtools.serving import serve
 
 PUBLIC_IP = "93.184.216.34"
 

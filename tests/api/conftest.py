@@ -11,8 +11,8 @@ import pytest
 
 from api.main import create_app
 from config import Settings
+from devtools.serving import serve
 from tests.conftest import Stack
-from tests.utils.servers import serve
 
 
 @dataclass

@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.serving import free_port
 from tests.conftest import FakeLlm, Stack
 from tests.utils.factories import Tenant, generation_body
-from tests.utils.processes import Process, Processes, free_port, process_env, processes
+from tests.utils.processes import Process, Processes, process_env, processes
 from tests.utils.waiting import eventually
 
 

@@ -156,7 +156,7 @@ async def test_web_ui_reset_of_a_failed_job_settles_each_billed_call_once(
     new_run_id = await ui_reset(stack.client, job_id, exclude_updates=exclude_updates)
 
     seen, done = await watch_until_done(stack, tenant, job_id)
-    # Admitted at once even when the admit update is not re-applied (no 30 s grace wait).
+    # Admitted at once even when the admit update is not re-applied.
     assert (datetime.now(UTC) - started).total_seconds() < 15
     assert "RUNNING" in seen and done["id"] == job_id and done["attemptCount"] == 2
     assert len(await posts_repo.posts_for_job(db=stack.db, job_id=job_id)) == 1

@@ -23,10 +23,10 @@ from config import Settings
 from db.engine import Database
 from db.migrate import upgrade
 from db.repo import ledger, posts
+from devtools.serving import free_port, serve
 from tests.conftest import FakeLlm, make_settings
 from tests.utils.factories import Tenant, generation_body, make_tenant
-from tests.utils.processes import Process, Processes, free_port, process_env, processes
-from tests.utils.servers import serve
+from tests.utils.processes import Process, Processes, process_env, processes
 from tests.utils.waiting import eventually
 
 

@@ -246,22 +246,17 @@ async def test_job_cancelled_before_admission_ends_without_a_reservation_or_post
     assert harness.script.names() == ["reserve_spend"]
 
 
-async def test_without_an_admission_update_the_workflow_admits_itself(harness: Harness) -> None:
+async def test_without_an_admission_update_the_workflow_admits_itself_at_once(
+    harness: Harness,
+) -> None:
     job = harness.job()
     handle = await harness.env.client.start_workflow(
         PostGenerationWorkflow.run, job, id=job.job_id, task_queue=harness.task_queue
     )
-    # Time skips past ADMISSION_GRACE while we wait for the result.
-    outcome = await handle.result()
-    assert outcome.status == JobStatus.DONE
+    assert (await handle.result()).status == JobStatus.DONE
     assert harness.script.names()[0] == "reserve_spend"
     history = await handle.fetch_history()
-    timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
-    assert (
-        timers
-        and timers[0].timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
-        == policies.ADMISSION_GRACE
-    )
+    assert not [e for e in history.events if e.HasField("timer_started_event_attributes")]
 
 
 async def test_duplicate_admissions_reserve_once(harness: Harness) -> None:

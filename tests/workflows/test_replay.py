@@ -34,8 +34,15 @@ def _history(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json("recorded-job", path.read_text())
 
 
-def test_there_are_recorded_histories() -> None:
-    assert {p.stem for p in HISTORIES} >= {"done", "failed_project"}
+def test_every_kind_of_history_is_recorded() -> None:
+    assert {p.stem for p in HISTORIES} >= {
+        "done",
+        "failed_project",
+        "failed_provider_rejected",
+        "self_admitted",
+        "reset_reapplying_updates",
+        "reset_excluding_updates",
+    }
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

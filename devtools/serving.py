@@ -1,4 +1,4 @@
-"""Serving ASGI apps from the test's own event loop, on ports the OS picks."""
+"""Serving ASGI apps from the current event loop on ports the OS picks (tests, tools)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def free_port() -> int:
 
 class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
-    def capture_signals(self) -> Any:  # leave Ctrl-C to pytest
+    def capture_signals(self) -> Any:  # leave Ctrl-C to the caller (pytest, a tool)
         yield
 
 
