@@ -29,6 +29,8 @@ from config import Settings, get_settings
 from connections import connect_temporal, make_openai_client
 from db.engine import Database
 from db.migrate import upgrade
+from observability.logs import TemporalContextFilter, configure_logging
+from observability.runtime import worker_runtime
 from workflows.post_generation import PostGenerationWorkflow
 
 log = logging.getLogger("scripe.worker")
@@ -93,7 +95,7 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources)
 
 async def run_worker(settings: Settings) -> None:
     await upgrade(settings.database_url)
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, runtime=worker_runtime(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,16 +103,30 @@ async def run_worker(settings: Settings) -> None:
     async with worker_resources(settings) as resources:
         worker = build_worker(client, settings, resources)
         async with worker:
-            log.info("worker polling task queue %s", settings.temporal_task_queue)
+            log.info(
+                "worker polling task queue %s; metrics on %s",
+                settings.temporal_task_queue,
+                _metrics_url(settings),
+            )
             await stop.wait()
             # Leaving the block stops polling and lets in-flight activities finish (or
             # hands them back to Temporal after the graceful timeout).
             log.info("worker shutting down")
 
 
+def _metrics_url(settings: Settings) -> str:
+    if not settings.worker_metrics_port:
+        return "nothing (SCRIPE_WORKER_METRICS_PORT=0)"
+    return f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics"
+
+
 def main() -> None:
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(
+        level=settings.log_level,
+        log_format=settings.log_format,
+        filters=[TemporalContextFilter()],
+    )
     asyncio.run(run_worker(settings))
 
 

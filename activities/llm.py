@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.heartbeat import heartbeating
+from activities.metrics import record_llm_usage, timed_llm_call
 from config import Settings
 from contracts import (
     GENERATION_FAILED,
@@ -75,8 +76,9 @@ class LlmActivities:
         )
         if request.mode is JobMode.TEST or self._client is None:
             return await self._write_offline(request, prompt, language, charge_key)
-        async with heartbeating():
-            completion = await self._call_provider(prompt)
+        with timed_llm_call(model=self._settings.openai_model):
+            async with heartbeating():
+                completion = await self._call_provider(prompt)
         return await self._book_and_finish(request, completion, language, charge_key)
 
     async def _write_offline(
@@ -92,9 +94,7 @@ class LlmActivities:
         usage = TokenUsage(
             input_tokens=estimate_tokens(prompt.text), output_tokens=estimate_tokens(content)
         )
-        cost = await self._book(
-            request.job_id, charge_key, usage, writer="offline", response_id=None
-        )
+        cost = await self._book(request, charge_key, usage, writer="offline", response_id=None)
         return GeneratedPost(
             title=title,
             content=content,
@@ -152,7 +152,7 @@ class LlmActivities:
         cost = 0
         if usage is not None:
             cost = await self._book(
-                request.job_id, charge_key, usage, writer="openai", response_id=completion.id
+                request, charge_key, usage, writer="openai", response_id=completion.id
             )
         choice = completion.choices[0] if completion.choices else None
         message = choice.message if choice else None
@@ -183,7 +183,13 @@ class LlmActivities:
         )
 
     async def _book(
-        self, job_id: str, key: str, usage: TokenUsage, *, writer: str, response_id: str | None
+        self,
+        request: GeneratePostInput,
+        key: str,
+        usage: TokenUsage,
+        *,
+        writer: str,
+        response_id: str | None,
     ) -> int:
         model = self._settings.openai_model
         cost = self._settings.llm_prices[model].cost_nanos(
@@ -191,9 +197,9 @@ class LlmActivities:
             cached_input_tokens=usage.cached_input_tokens,
             output_tokens=usage.output_tokens,
         )
-        await ledger.record_charge(
+        booked = await ledger.record_charge(
             db=self._db,
-            job_id=job_id,
+            job_id=request.job_id,
             key=key,
             cost_nanos=cost,
             details={
@@ -204,6 +210,24 @@ class LlmActivities:
             },
             now=datetime.now(UTC),
         )
+        if booked:
+            record_llm_usage(
+                model=model, writer=writer, mode=request.mode, usage=usage, cost_nanos=cost
+            )
+            activity.logger.info(
+                "booked an LLM call (%s): %d input and %d output tokens, %d nanodollars",
+                writer,
+                usage.input_tokens,
+                usage.output_tokens,
+                cost,
+                extra={
+                    "writer": writer,
+                    "model": model,
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cost_nanos": cost,
+                },
+            )
         return cost
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+
+from domain.text_rules import check_source_url
 
 MAX_REDIRECTS = 5
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -50,13 +53,25 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
-async def resolve_checked(host: str, port: int, *, allow_private: bool) -> str:
-    """The first address of ``host``, refusing the host if any address is not public."""
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as err:
+    except (socket.gaierror, UnicodeError) as err:
         raise FetchFailed(f"cannot resolve {host}", retryable=True) from err
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def resolve_checked(
+    host: str, port: int, *, allow_private: bool, resolver: Resolver = system_resolver
+) -> str:
+    """The first address of ``host``, refusing the host if any address is not public.
+
+    The caller connects to exactly this address, so the answer cannot change in between.
+    """
+    addresses = await resolver(host, port)
     if not addresses:
         raise FetchFailed(f"cannot resolve {host}", retryable=True)
     if not allow_private and not all(is_public_address(a) for a in addresses):
@@ -65,12 +80,10 @@ async def resolve_checked(host: str, port: int, *, allow_private: bool) -> str:
 
 
 def check_url_shape(url: str, *, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    allowed = ("https", "http") if allow_private else ("https",)
-    if parts.scheme not in allowed or not parts.hostname:
-        raise FetchRefused("only https:// URLs with a host name are fetched")
-    if parts.username or parts.password:
-        raise FetchRefused("URLs with credentials are not fetched")
+    try:
+        check_source_url(url, allow_http=allow_private)
+    except ValueError as err:
+        raise FetchRefused(f"URL {err}") from err
 
 
 async def fetch_public_page(
@@ -80,23 +93,31 @@ async def fetch_public_page(
     max_bytes: int,
     timeout: float,
     allow_private: bool,
+    resolver: Resolver = system_resolver,
 ) -> FetchedPage:
     try:
         async with asyncio.timeout(timeout):
-            return await _follow(client, url, max_bytes=max_bytes, allow_private=allow_private)
+            return await _follow(
+                client, url, max_bytes=max_bytes, allow_private=allow_private, resolver=resolver
+            )
     except TimeoutError as err:
         raise FetchFailed("the page took too long to load", retryable=True) from err
 
 
 async def _follow(
-    client: httpx.AsyncClient, url: str, *, max_bytes: int, allow_private: bool
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    allow_private: bool,
+    resolver: Resolver,
 ) -> FetchedPage:
     for _ in range(MAX_REDIRECTS + 1):
         check_url_shape(url, allow_private=allow_private)
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = await resolve_checked(host, port, allow_private=allow_private)
+        address = await resolve_checked(host, port, allow_private=allow_private, resolver=resolver)
         pinned_host = f"[{address}]" if ":" in address else address
         pinned = urlunsplit(
             (parts.scheme, f"{pinned_host}:{port}", parts.path or "/", parts.query, "")

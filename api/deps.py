@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 
 from api.context import workspace_id_var
@@ -31,13 +32,21 @@ def get_services(request: Request) -> AppServices:
 ServicesDep = Annotated[AppServices, Depends(get_services)]
 
 
+# Documents the scheme in OpenAPI; the raw header is read below so that every malformed
+# value gets our own 401 invalid_token rather than the framework's 403.
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="`Authorization: Bearer scripe_sk_live_…` (or `scripe_sk_test_…` for test mode)",
+)
+
+
 async def authenticate(
+    request: Request,
     services: ServicesDep,
-    authorization: Annotated[
-        str | None, Header(description="Bearer scripe_sk_live_… or scripe_sk_test_…")
-    ] = None,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
-    principal = await services.authenticator.authenticate(authorization)
+    principal = await services.authenticator.authenticate(request.headers.get("authorization"))
     workspace_id_var.set(principal.workspace_id)
     return principal
 
@@ -68,6 +77,7 @@ async def rate_limited_principal(
     decision = await services.rate_limiter.hit(principal.workspace_id, limit)
     request.state.rate_limit = decision
     if not decision.allowed:
+        services.metrics.rate_limited.inc()
         raise RateLimited(headers={"Retry-After": str(decision.retry_after)})
     return principal
 

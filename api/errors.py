@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 
 from api.context import request_id_var
 from api.versioning import DEFAULT_VERSION, VERSION_HEADER, effective_version
+from services.admission import is_unreachable
 from services.errors import (
     ApiError,
     InternalError,
@@ -31,7 +32,7 @@ from services.errors import (
 
 log = logging.getLogger("scripe.api")
 
-DOCS_PATH = "/docs/errors"
+DOCS_PATH = "/docs/errors"  # served by api/openapi.py
 
 
 def error_response(request: Request | None, error: ApiError) -> JSONResponse:
@@ -72,8 +73,8 @@ def validation_error(errors: list[dict[str, Any]]) -> InvalidRequest:
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "header", "path")]
-    # Tagged unions put the variant tag in the path (source.text.url): drop it.
-    if len(parts) >= 3 and parts[0] == "source" and parts[1] in ("text", "url"):
+    # The source union puts its variant tag second in the path (source.<tag>.url): drop it.
+    if len(parts) >= 2 and parts[0] == "source" and parts[1] in ("text", "url"):
         del parts[1]
     return ".".join(parts) or "body"
 
@@ -102,11 +103,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
-    @app.exception_handler(RPCError)
     @app.exception_handler(ConnectionError)
     async def _outage(request: Request, exc: Exception) -> JSONResponse:
         log.warning("dependency unavailable: %s", type(exc).__name__, exc_info=exc)
         return error_response(request, ServiceUnavailable())
+
+    @app.exception_handler(RPCError)
+    async def _temporal_error(request: Request, exc: RPCError) -> JSONResponse:
+        if is_unreachable(exc):
+            log.warning("Temporal unavailable: %s", exc.status)
+            return error_response(request, ServiceUnavailable())
+        log.error("Temporal call failed", exc_info=exc)
+        return error_response(request, InternalError())
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:

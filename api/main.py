@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse
 from temporalio.client import Client
 
-from api.errors import DOCS_PATH, install_error_handlers
+from api.errors import install_error_handlers
+from api.metrics import ApiMetrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from api.openapi import install_docs, install_openapi
 from api.routes import generations, health, jobs, posts, projects, workspaces
+from api.schemas import GenerationCreate
 from api.state import AppServices
+from api.telemetry import RequestTelemetryMiddleware
 from config import Settings, get_settings
 from connections import connect_temporal
 from db.engine import Database
@@ -22,7 +25,6 @@ from db.migrate import upgrade
 from services.admission import TemporalJobs
 from services.auth import ApiKeyAuthenticator
 from services.clock import Clock, SystemClock
-from services.errors import ALL_ERRORS
 from services.estimates import CompletionEstimator
 from services.jobs import JobService
 from services.pagination import CursorCodec
@@ -41,6 +43,7 @@ def create_app(
     """Build the app. Tests pass their own clock and Temporal client; production passes
     nothing and gets the system clock and a client from settings."""
     settings = settings or get_settings()
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,9 +78,11 @@ def create_app(
                 clock=app_clock,
                 cursors=cursors,
                 estimate_nanos=settings.spend_estimate_nanos,
+                record_admission=metrics.record_admission,
             ),
             estimator=CompletionEstimator(db),
             cursors=cursors,
+            metrics=metrics,
         )
         # Everything built so far lives as long as the process: move it out of the
         # collector's reach, so the full collections that requests trigger stay short
@@ -98,7 +103,7 @@ def create_app(
             "back at once, then poll it or wait a bounded time for the post."
         ),
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs from local assets
         redoc_url=None,
         # We export Prometheus metrics and JSON logs, not OpenTelemetry. Left on, FastAPI's
         # native telemetry looks up the global OTel providers on every request only to find
@@ -106,26 +111,16 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    # Outermost last: request id, then measuring (413s included), then the body cap.
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RequestTelemetryMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1")
     for module in (generations, posts, jobs, projects, workspaces, health):
         v1.include_router(module.router)
     app.include_router(v1)
-    app.add_api_route(DOCS_PATH, _error_docs, include_in_schema=False)
+    install_openapi(app, bodies=(GenerationCreate,))
+    install_docs(app)
+    app.add_api_route("/metrics", metrics.endpoint, include_in_schema=False)
     return app
-
-
-async def _error_docs() -> HTMLResponse:
-    rows = "".join(
-        f'<tr id="{e.code}"><td><code>{e.code}</code></td><td>{e.status_code}</td>'
-        f"<td>{e.default_message}</td></tr>"
-        for e in ALL_ERRORS
-    )
-    return HTMLResponse(
-        "<!doctype html><title>Scripe API errors</title><h1>Error codes</h1>"
-        '<p>Every error is <code>{"error": {code, message, request_id, docs_url, details?, '
-        "meta?}}</code>.</p><table><tr><th>code</th><th>status</th><th>meaning</th></tr>"
-        f"{rows}</table>"
-    )

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
-from api.schemas import JobCost, JobProgress, JobPublic, JobResult, PostPublic, ProjectPublic
+from api.schemas import (
+    JobCost,
+    JobProgress,
+    JobPublic,
+    JobResult,
+    ListEnvelope,
+    Pagination,
+    PostPublic,
+    ProjectPublic,
+)
 from contracts import JobStatus, JobType
 from db.tables import Job, Post, Project
 from domain.money import nanos_to_cents
 from services.estimates import CompletionEstimator
+from services.pagination import Page
+
+R = TypeVar("R")
+P = TypeVar("P")
 
 
 async def job_public(job: Job, *, estimator: CompletionEstimator, now: datetime) -> JobPublic:
@@ -40,6 +55,14 @@ async def job_public(job: Job, *, estimator: CompletionEstimator, now: datetime)
             estimateCents=nanos_to_cents(job.estimate_nanos),
             actualCents=nanos_to_cents(job.actual_nanos),
         ),
+    )
+
+
+def listed(page: Page[R], present: Callable[[R], P]) -> ListEnvelope[P]:
+    """A list response: the page's rows as public resources, and where to continue."""
+    return ListEnvelope(
+        data=[present(row) for row in page.items],
+        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
     )
 
 

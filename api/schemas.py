@@ -146,7 +146,31 @@ JobStatusName = Literal[tuple(s.value for s in PUBLIC_JOB_STATUSES)]  # type: ig
 
 
 class JobPublic(BaseModel):
-    id: str = Field(examples=["job_3ejubxaxdsofanaoydbgexdeh7"])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "job_3ejubxaxdsofanaoydbgexdeh7",
+                    "type": "POST_GENERATION",
+                    "status": "DONE",
+                    "projectId": "proj_4kq2m7xq3ftz5yqv2d6w7hkzba",
+                    "createdAt": "2026-11-29T10:00:00.000Z",
+                    "updatedAt": "2026-11-29T10:00:01.912Z",
+                    "startedAt": "2026-11-29T10:00:00.041Z",
+                    "completedAt": "2026-11-29T10:00:01.912Z",
+                    "progress": None,
+                    "result": {"postId": "post_q6m3xw5d2hbk4y7tnv2zcefa3a"},
+                    "errorCode": None,
+                    "errorMessage": None,
+                    "attemptCount": 1,
+                    "estimatedCompletionMs": None,
+                    "cost": {"estimateCents": 5, "actualCents": 1},
+                }
+            ]
+        }
+    )
+
+    id: str
     type: JobType
     status: JobStatusName  # type: ignore[valid-type]
     projectId: str
@@ -184,6 +208,28 @@ class ListEnvelope(BaseModel, Generic[T]):
 
 
 class PostPublic(_Out):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "post_q6m3xw5d2hbk4y7tnv2zcefa3a",
+                    "projectId": "proj_4kq2m7xq3ftz5yqv2d6w7hkzba",
+                    "jobId": "job_3ejubxaxdsofanaoydbgexdeh7",
+                    "status": "draft",
+                    "platform": "LINKEDIN",
+                    "contentType": "TEXT",
+                    "title": "One 30-minute call cut our churn by 38%.",
+                    "content": "One 30-minute call cut our churn by 38%.\n\n…",
+                    "language": "en",
+                    "scheduledAt": None,
+                    "createdAt": "2026-11-29T10:00:01.900Z",
+                    "updatedAt": "2026-11-29T10:00:01.900Z",
+                }
+            ]
+        },
+    )
+
     id: str
     projectId: str
     jobId: str | None
@@ -248,4 +294,26 @@ class ErrorBody(BaseModel):
 
 
 class ErrorEnvelope(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "spend_cap_exceeded",
+                        "message": "The workspace's daily AI spend cap of 500 cents for "
+                        "2026-11-29 (UTC) has been reached; it resets at 2026-11-30T00:00:00Z.",
+                        "request_id": "req_7w2qk3m5xz4n6b8c2d4f6h8j2k",
+                        "docs_url": "https://api.scripe.example/docs/errors#spend_cap_exceeded",
+                        "meta": {
+                            "bucketDate": "2026-11-29",
+                            "capCents": 500,
+                            "spentCents": 498,
+                            "estimateCents": 5,
+                        },
+                    }
+                }
+            ]
+        }
+    )
+
     error: ErrorBody

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from api.metrics import ApiMetrics
 from config import Settings
 from db.engine import Database
 from services.admission import TemporalJobs
@@ -26,3 +27,4 @@ class AppServices:
     jobs: JobService
     estimator: CompletionEstimator
     cursors: CursorCodec
+    metrics: ApiMetrics

@@ -11,6 +11,6 @@ DEFAULT_VERSION: Final = SUPPORTED_VERSIONS[-1]
 
 def effective_version(requested: str | None) -> str | None:
     """The version a request runs under, or None if it asked for one we do not serve."""
-    if requested is None or requested == "":
+    if requested is None:
         return DEFAULT_VERSION
     return requested if requested in SUPPORTED_VERSIONS else None

@@ -6,6 +6,7 @@ import typer
 
 from cli.admin import kb_app, keys_app, projects_app, workspaces_app
 from cli.common import run
+from cli.jobs import jobs_app
 from cli.spend import spend_app
 
 app = typer.Typer(
@@ -18,6 +19,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(projects_app, name="projects")
 app.add_typer(kb_app, name="kb")
 app.add_typer(spend_app, name="spend")
+API_GRACEFUL_SHUTDOWN_SECONDS = 30
+
+app.add_typer(jobs_app, name="jobs")
 db_app = typer.Typer(help="The application database.")
 app.add_typer(db_app, name="db")
 
@@ -40,16 +44,26 @@ def run_api() -> None:
     """Serve the HTTP API (uvicorn) with the configured host and port."""
     import uvicorn
 
+    from api.context import RequestContextFilter
     from config import get_settings
+    from observability.logs import configure_logging
 
     settings = get_settings()
+    configure_logging(
+        level=settings.log_level,
+        log_format=settings.log_format,
+        filters=[RequestContextFilter()],
+    )
     uvicorn.run(
         "api.main:create_app",
         factory=True,
         host=settings.api_host,
         port=settings.api_port,
-        timeout_graceful_shutdown=30,
+        # SIGTERM: stop accepting, let in-flight requests finish for up to 30 s, then exit.
+        timeout_graceful_shutdown=API_GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
+        log_config=None,  # configure_logging above owns the handlers
+        access_log=False,  # the API logs each request itself, with its ids
     )
 
 

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -97,21 +98,9 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", "worker"]
 
 
-def api_command(settings: Settings) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "api.main:create_app",
-        "--factory",
-        "--host",
-        settings.api_host,
-        "--port",
-        str(settings.api_port),
-        "--timeout-graceful-shutdown",
-        "30",
-        "--no-server-header",
-    ]
+def api_command() -> list[str]:
+    """``scripe api``: uvicorn with the configured host, port and logging."""
+    return [sys.executable, "-m", "cli.main", "api"]
 
 
 @dataclass
@@ -152,8 +141,32 @@ class Stack:
             log.close()
 
 
+def _check_ports_free(settings: Settings, *, ui_port: int, external_temporal: bool) -> None:
+    """Fail early, and say what to change, if something already listens where we would."""
+    wanted: dict[str, tuple[str, int]] = {
+        "API (SCRIPE_API_PORT)": (settings.api_host, settings.api_port)
+    }
+    if not external_temporal:
+        temporal_host, _, temporal_port = settings.temporal_address.rpartition(":")
+        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = (
+            temporal_host or "127.0.0.1",
+            int(temporal_port),
+        )
+        wanted["Temporal Web UI (--ui-port)"] = ("127.0.0.1", ui_port)
+    for what, (host, port) in wanted.items():
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) == 0:
+                typer.echo(
+                    f"error: port {port} for the {what} is in use; stop what runs "
+                    "there (another `scripe run`?) or choose another port",
+                    err=True,
+                )
+                raise typer.Exit(1)
+
+
 def run_stack(*, ui_port: int, external_temporal: bool) -> None:
     settings = get_settings()
+    _check_ports_free(settings, ui_port=ui_port, external_temporal=external_temporal)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(exist_ok=True)
@@ -179,7 +192,7 @@ def run_stack(*, ui_port: int, external_temporal: bool) -> None:
         asyncio.run(upgrade(settings.database_url))
         demo = asyncio.run(ensure_demo(settings))
         stack.spawn("worker", worker_command())
-        stack.spawn("api", api_command(settings))
+        stack.spawn("api", api_command())
         asyncio.run(_wait_ready(settings, stack))
         _print_ready(
             settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,7 +33,7 @@ from services.errors import (
     SpendCapExceeded,
     Unprocessable,
 )
-from services.pagination import CursorCodec, Page, page_of
+from services.pagination import CursorCodec, Page, paginate
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -73,16 +74,23 @@ class JobService:
         clock: Clock,
         cursors: CursorCodec,
         estimate_nanos: int,
+        record_admission: Callable[[str], None] = lambda _outcome: None,
     ) -> None:
+        """``record_admission`` is told each admission's outcome (metrics): ``admitted``,
+        ``refused``, ``pending`` (no worker answered in time) or ``closed``."""
         self._db = db
         self._cursors = cursors
         self._temporal = temporal
         self._clock = clock
         self._estimate_nanos = estimate_nanos
+        self._record_admission = record_admission
 
     async def submit(self, principal: Principal, request: GenerationRequest) -> Submitted:
         """Create (or find) the job, get it admitted, and wait for it if asked."""
+        # Stored at the precision customers see, so a createdAt copied from a response is
+        # an exact bound for dateFrom/dateTo.
         now = self._clock.now()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         await self._check_project(principal, request.project_id)
         if request.scheduled_for is not None and request.scheduled_for <= now:
             raise Unprocessable(
@@ -165,6 +173,7 @@ class JobService:
         workflow_input = PostGenerationInput.model_validate(job.workflow_input)
         result = await self._temporal.admit(workflow_input)
         if result.outcome == "refused":
+            self._record_admission("refused")
             raise _spend_cap_exceeded(result.refusal)
         if result.outcome == "pending":
             # No worker answered in time: the job is accepted and will be admitted when one
@@ -176,8 +185,10 @@ class JobService:
         else:
             job = await self._reload(job.id)
         if job.status == JobStatus.REFUSED:
+            self._record_admission("refused")
             refusal = SpendRefusal.model_validate(job.refusal) if job.refusal else None
             raise _spend_cap_exceeded(refusal)
+        self._record_admission(result.outcome)
         return job
 
     async def _reload(self, job_id: str) -> Job:
@@ -222,21 +233,23 @@ class JobService:
         limit: int,
     ) -> Page[Job]:
         """Newest first, ``limit`` at a time, continuing after ``cursor``."""
+
+        async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Job]:
+            return await jobs_repo.list_jobs(
+                db=self._db,
+                workspace_id=principal.workspace_id,
+                mode=principal.mode,
+                types=filters.types,
+                statuses=filters.statuses,
+                project_id=filters.project_id,
+                created_from=filters.created_from,
+                created_to=filters.created_to,
+                after=after,
+                limit=size,
+            )
+
         scope = "|".join((principal.workspace_id, principal.mode, "GET /v1/jobs", repr(filters)))
-        after = self._cursors.decode(cursor, scope=scope) if cursor else None
-        rows = await jobs_repo.list_jobs(
-            db=self._db,
-            workspace_id=principal.workspace_id,
-            mode=principal.mode,
-            types=filters.types,
-            statuses=filters.statuses,
-            project_id=filters.project_id,
-            created_from=filters.created_from,
-            created_to=filters.created_to,
-            after=after,
-            limit=limit + 1,
-        )
-        return page_of(rows, limit=limit, codec=self._cursors, scope=scope)
+        return await paginate(fetch, codec=self._cursors, scope=scope, cursor=cursor, limit=limit)
 
 
 def _remembered(job: Job, now: datetime) -> bool:

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -87,3 +87,15 @@ def page_of(
         created_at, item_id = position(items[-1])
         next_cursor = codec.encode(scope=scope, created_at=created_at, item_id=item_id)
     return Page(items=items, next_cursor=next_cursor, has_more=has_more)
+
+
+Fetch = Callable[[tuple[datetime, str] | None, int], Awaitable[Sequence[T]]]
+
+
+async def paginate(
+    fetch: Fetch[T], *, codec: CursorCodec, scope: str, cursor: str | None, limit: int
+) -> Page[T]:
+    """One newest-first page: decode the cursor for this list (``scope`` names the
+    workspace, mode, route and filters), fetch one row more than asked, encode the next."""
+    after = codec.decode(cursor, scope=scope) if cursor else None
+    return page_of(await fetch(after, limit + 1), limit=limit, codec=codec, scope=scope)

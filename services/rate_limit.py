@@ -12,6 +12,7 @@ import math
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,13 +38,16 @@ class RateLimiter(Protocol):
 
 
 class InMemoryRateLimiter:
-    def __init__(self, window: float = WINDOW_SECONDS) -> None:
+    def __init__(
+        self, window: float = WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._window = window
+        self._clock = clock
         self._hits: dict[str, deque[float]] = {}
         self._lock = asyncio.Lock()
 
     async def hit(self, key: str, limit: int) -> RateDecision:
-        now = time.monotonic()
+        now = self._clock()
         async with self._lock:
             hits = self._hits.setdefault(key, deque())
             while hits and hits[0] <= now - self._window:
@@ -80,17 +84,22 @@ return {allowed, count, tostring(reset)}
 
 class RedisRateLimiter:
     def __init__(
-        self, url: str, window: float = WINDOW_SECONDS, prefix: str = "scripe:rl:"
+        self,
+        url: str,
+        window: float = WINDOW_SECONDS,
+        prefix: str = "scripe:rl:",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.from_url(url)
         self._window = window
         self._prefix = prefix
+        self._clock = clock
         self._script = self._redis.register_script(_SLIDING_WINDOW_LUA)
 
     async def hit(self, key: str, limit: int) -> RateDecision:
-        now = time.time()
+        now = self._clock()
         member = f"{now:.6f}-{secrets.token_hex(4)}"
         allowed, count, reset = await self._script(
             keys=[self._prefix + key], args=[now, self._window, limit, member]

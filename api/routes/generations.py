@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from api.deps import IdempotencyKeyDep, JsonBody, PrincipalDep, ServicesDep, VersionDep, json_body
-from api.docs import errors, success_headers
+from api.openapi import errors, success_headers
 from api.presenters import job_public
 from api.schemas import DataEnvelope, GenerationCreate, JobPublic
 from contracts import GenerationOptions, JobStatus, SourceSpec
@@ -23,6 +23,13 @@ from services.jobs import GenerationRequest
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
+REPLAY_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "With an Idempotency-Key: true when this answers an earlier request",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    }
+}
+
 GenerationBody = Annotated[JsonBody[GenerationCreate], Depends(json_body(GenerationCreate))]
 
 
@@ -31,8 +38,6 @@ GenerationBody = Annotated[JsonBody[GenerationCreate], Depends(json_body(Generat
     status_code=202,
     response_model=DataEnvelope[JobPublic],
     responses={
-        200: {"model": DataEnvelope[JobPublic], "description": "The job is DONE or FAILED"},
-        202: {"description": "The job is QUEUED or RUNNING", "headers": success_headers()},
         **errors(
             InvalidRequest,
             SpendCapExceeded,
@@ -41,6 +46,15 @@ GenerationBody = Annotated[JsonBody[GenerationCreate], Depends(json_body(Generat
             PayloadTooLarge,
             Unprocessable,
         ),
+        200: {
+            "model": DataEnvelope[JobPublic],
+            "description": "The job is DONE, FAILED or CANCELLED (after waiting, or a replay)",
+            "headers": {**success_headers(), **REPLAY_HEADER},
+        },
+        202: {
+            "description": "The job is QUEUED or RUNNING",
+            "headers": {**success_headers(), **REPLAY_HEADER},
+        },
     },
     openapi_extra={
         "requestBody": {

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, ServicesDep
-from api.docs import errors
+from api.openapi import errors
 from api.params import date_bound, enum_list, parse_limit
 from api.presenters import job_public
 from api.schemas import DataEnvelope, JobPublic, ListEnvelope, Pagination

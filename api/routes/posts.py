@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, ServicesDep
-from api.docs import errors
+from api.openapi import errors
 from api.params import enum_list, parse_limit
-from api.presenters import post_public
-from api.schemas import DataEnvelope, ListEnvelope, Pagination, PostPublic
+from api.presenters import listed, post_public
+from api.schemas import DataEnvelope, ListEnvelope, PostPublic
 from db.repo import posts as posts_repo
+from db.tables import Post
 from services.errors import BadCursor, BadPagination, InvalidRequest, NotFound
-from services.pagination import page_of
+from services.pagination import paginate
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
@@ -52,22 +54,23 @@ async def list_posts(
             "projectId: is required", details={"field": "projectId", "reason": "is required"}
         )
     statuses = enum_list("status", status, POST_STATUSES)
-    size = parse_limit(limit)
+    project_id = projectId
+
+    async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Post]:
+        return await posts_repo.list_posts(
+            db=services.db,
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            project_id=project_id,
+            statuses=statuses,
+            after=after,
+            limit=size,
+        )
+
     scope = "|".join(
         (principal.workspace_id, principal.mode, "GET /v1/posts", projectId, ",".join(statuses))
     )
-    after = services.cursors.decode(cursor, scope=scope) if cursor else None
-    rows = await posts_repo.list_posts(
-        db=services.db,
-        workspace_id=principal.workspace_id,
-        mode=principal.mode,
-        project_id=projectId,
-        statuses=statuses,
-        after=after,
-        limit=size + 1,
+    page = await paginate(
+        fetch, codec=services.cursors, scope=scope, cursor=cursor, limit=parse_limit(limit)
     )
-    page = page_of(rows, limit=size, codec=services.cursors, scope=scope)
-    return ListEnvelope(
-        data=[post_public(p) for p in page.items],
-        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
-    )
+    return listed(page, post_public)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, ServicesDep
-from api.docs import errors
+from api.openapi import errors
 from api.params import parse_limit
-from api.presenters import project_public
-from api.schemas import DataEnvelope, ListEnvelope, Pagination, ProjectPublic
+from api.presenters import listed, project_public
+from api.schemas import DataEnvelope, ListEnvelope, ProjectPublic
 from db.repo import projects as projects_repo
+from db.tables import Project
 from services.errors import BadCursor, BadPagination, NotFound
-from services.pagination import page_of
+from services.pagination import paginate
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -28,17 +30,20 @@ async def list_projects(
     cursor: str | None = None,
 ) -> ListEnvelope[ProjectPublic]:
     """List the workspace's projects, newest first."""
-    size = parse_limit(limit)
-    scope = f"{principal.workspace_id}|GET /v1/projects"
-    after = services.cursors.decode(cursor, scope=scope) if cursor else None
-    rows = await projects_repo.list_projects(
-        db=services.db, workspace_id=principal.workspace_id, after=after, limit=size + 1
+
+    async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Project]:
+        return await projects_repo.list_projects(
+            db=services.db, workspace_id=principal.workspace_id, after=after, limit=size
+        )
+
+    page = await paginate(
+        fetch,
+        codec=services.cursors,
+        scope=f"{principal.workspace_id}|GET /v1/projects",
+        cursor=cursor,
+        limit=parse_limit(limit),
     )
-    page = page_of(rows, limit=size, codec=services.cursors, scope=scope)
-    return ListEnvelope(
-        data=[project_public(p) for p in page.items],
-        pagination=Pagination(next_cursor=page.next_cursor, has_more=page.has_more),
-    )
+    return listed(page, project_public)
 
 
 @router.get("/{project_id}", response_model=DataEnvelope[ProjectPublic], responses=errors(NotFound))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import PrincipalDep
-from api.docs import errors
+from api.openapi import errors
 from api.schemas import DataEnvelope, PrincipalInfo, WorkspaceInfo, WorkspaceMe
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"])

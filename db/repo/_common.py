@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import ColumnElement, Insert, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from db.tables import Job
 
@@ -18,6 +19,18 @@ def insert_ignore(session: AsyncSession, table: type[DeclarativeBase], **values:
     module = postgresql if dialect == "postgresql" else sqlite
     statement: Insert = module.insert(table).values(**values).on_conflict_do_nothing()
     return statement
+
+
+def newest_first_after(
+    created_at: InstrumentedAttribute[datetime],
+    row_id: InstrumentedAttribute[str],
+    after: tuple[datetime, str] | None,
+) -> ColumnElement[bool]:
+    """Keyset condition for newest-first pages: rows strictly after (created_at, id)."""
+    if after is None:
+        return true()
+    last_created, last_id = after
+    return (created_at < last_created) | ((created_at == last_created) & (row_id < last_id))
 
 
 def rowcount(result: Any) -> int:

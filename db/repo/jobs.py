@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, select, update
 
 from contracts import JobStatus
 from db.engine import Database
-from db.repo._common import insert_ignore, lock_job, rowcount
+from db.repo._common import insert_ignore, lock_job, newest_first_after, rowcount
 from db.repo.ledger import release_open_reservation
 from db.tables import Job
 
@@ -125,11 +125,7 @@ async def list_jobs(
         query = query.where(Job.created_at >= created_from)
     if created_to is not None:
         query = query.where(Job.created_at <= created_to)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(
-            (Job.created_at < created_at) | ((Job.created_at == created_at) & (Job.id < last_id))
-        )
+    query = query.where(newest_first_after(Job.created_at, Job.id, after))
     query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
     async with db.read() as session:
         return list(await session.scalars(query))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from db.engine import Database
-from db.repo._common import insert_ignore
+from db.repo._common import insert_ignore, newest_first_after
 from db.tables import Post
 from ids import new_id
 
@@ -83,11 +83,7 @@ async def list_posts(
     )
     if statuses:
         query = query.where(Post.status.in_(statuses))
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(
-            (Post.created_at < created_at) | ((Post.created_at == created_at) & (Post.id < last_id))
-        )
+    query = query.where(newest_first_after(Post.created_at, Post.id, after))
     query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
     async with db.read() as session:
         return list(await session.scalars(query))

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from db.engine import Database
+from db.repo._common import newest_first_after
 from db.tables import KbDocument, KbPassage, Project
 from ids import new_id
 
@@ -74,12 +75,7 @@ async def list_projects(
     """Newest first; ``after`` is the (created_at, id) of the last row of the previous page."""
     async with db.read() as session:
         query = select(Project).where(Project.workspace_id == workspace_id)
-        if after is not None:
-            created_at, last_id = after
-            query = query.where(
-                (Project.created_at < created_at)
-                | ((Project.created_at == created_at) & (Project.id < last_id))
-            )
+        query = query.where(newest_first_after(Project.created_at, Project.id, after))
         rows = await session.scalars(
             query.order_by(Project.created_at.desc(), Project.id.desc()).limit(limit)
         )

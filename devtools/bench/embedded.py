@@ -106,7 +106,7 @@ class EmbeddedStack:
                 self._env(),
             )
         self.processes.spawn("worker", worker_command(), self._env())
-        self.processes.spawn("api", api_command(self.settings), self._env())
+        self.processes.spawn("api", api_command(), self._env())
         await self._wait_ready()
 
     async def use_llm(self, which: str) -> None:

@@ -28,7 +28,7 @@ class Tenant:
     live_key: str
     test_key: str
 
-    def headers(self, mode: Literal["live", "test"] = "test", **extra: str) -> dict[str, str]:
+    def headers(self, mode: Literal["live", "test"] = "test", /, **extra: str) -> dict[str, str]:
         key = self.live_key if mode == "live" else self.test_key
         return {"Authorization": f"Bearer {key}", **extra}
 

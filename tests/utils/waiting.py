@@ -10,7 +10,7 @@ T = TypeVar("T")
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 15.0, interval: float = 0.05
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0, interval: float = 0.05
 ) -> T:
     """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()

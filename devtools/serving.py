@@ -1,4 +1,4 @@
-"""Serving ASGI apps from the test's own event loop, on ports the OS picks."""
+"""Serving ASGI apps from the current event loop on ports the OS picks (tests, tools)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -18,14 +18,21 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (for servers that bind it themselves)."""
+    with _bound_socket() as sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
 class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
-    def capture_signals(self) -> Any:  # leave Ctrl-C to pytest
+    def capture_signals(self) -> Any:  # leave Ctrl-C to the caller (pytest, a tool)
         yield
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
+async def serve(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> AsyncIterator[str]:
     """Serve ``app`` until the block ends; yields its base URL."""
     sock = _bound_socket()
     port = sock.getsockname()[1]

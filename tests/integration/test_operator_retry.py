@@ -1,0 +1,267 @@
+"""Operator retry (SPEC §5, §7): a FAILED job reset on the dev server runs again under the
+same job id, ends DONE with one post, and its spend is settled once per billed call.
+
+Resets are made two ways: through ``OperatorJobs.retry`` (what ``scripe jobs retry`` runs)
+and with the exact request the Web UI's Reset dialog sends (reset type ALL_ELIGIBLE, with or
+without "Exclude Updates"), so both operator paths are covered by the real server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType, ResetReapplyExcludeType, ResetReapplyType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.client import Client
+
+from contracts import JobMode, PostGenerationInput, SourceSpec
+from db.repo import jobs as jobs_repo
+from db.repo import ledger
+from db.repo import posts as posts_repo
+from db.repo import workspaces as workspaces_repo
+from services.admission import TemporalJobs
+from services.operator_jobs import JobNotFound, NotRetryable, OperatorJobs
+from tests.conftest import FakeLlm, Stack
+from tests.utils.factories import SOURCE_TEXT, Tenant, generation_body
+from tests.utils.waiting import eventually
+
+
+def operator(stack: Stack) -> OperatorJobs:
+    return OperatorJobs(client=stack.client, ui_url="http://127.0.0.1:8233")
+
+
+async def ui_reset(client: Client, job_id: str, *, exclude_updates: bool) -> str:
+    """The request the Web UI (2.54) sends for Reset → first WorkflowTaskCompleted."""
+    description = await client.get_workflow_handle(job_id).describe()
+    handle = client.get_workflow_handle(job_id, run_id=description.run_id)
+    first_task = next(
+        e.event_id
+        for e in (await handle.fetch_history()).events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    )
+    response = await client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=job_id, run_id=description.run_id),
+            workflow_task_finish_event_id=first_task,
+            request_id=str(uuid.uuid4()),
+            reason="retry from the Web UI",
+            reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_ALL_ELIGIBLE,
+            reset_reapply_exclude_types=(
+                [ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE]
+                if exclude_updates
+                else []
+            ),
+        )
+    )
+    return response.run_id
+
+
+async def customer_get(
+    stack: Stack, tenant: Tenant, job_id: str, mode: Literal["live", "test"] = "live"
+) -> dict[str, Any]:
+    response = await stack.http.get(f"/v1/jobs/{job_id}", headers=tenant.headers(mode))
+    assert response.status_code == 200
+    job: dict[str, Any] = response.json()["data"]
+    return job
+
+
+async def submit_failing_job(stack: Stack, tenant: Tenant, llm: FakeLlm, fault: str) -> str:
+    llm.fake.script.append(fault)  # type: ignore[arg-type]
+    response = await stack.http.post(
+        "/v1/posts/generations",
+        json=generation_body(tenant, wait_for_completion_ms=15_000),
+        headers=tenant.headers("live"),
+    )
+    job = response.json()["data"]
+    assert job["status"] == "FAILED" and job["errorCode"] == "provider_rejected", job
+    return str(job["id"])
+
+
+async def reserved_today(stack: Stack, tenant: Tenant) -> int:
+    bucket = await ledger.get_bucket(
+        db=stack.db, workspace_id=tenant.workspace_id, mode="live", day=datetime.now(UTC).date()
+    )
+    return bucket.reserved_nanos if bucket else 0
+
+
+async def watch_until_done(
+    stack: Stack, tenant: Tenant, job_id: str, mode: Literal["live", "test"] = "live"
+) -> tuple[set[str], dict[str, Any]]:
+    """Poll the customer's GET until DONE; returns the statuses seen on the way."""
+    seen: set[str] = set()
+
+    async def done() -> dict[str, Any] | None:
+        job = await customer_get(stack, tenant, job_id, mode)
+        seen.add(job["status"])
+        assert job["status"] != "FAILED" or not seen & {"RUNNING"}, job
+        return job if job["status"] == "DONE" else None
+
+    return seen, await eventually(done, interval=0.02)
+
+
+async def assert_settled_once_per_billed_call(
+    stack: Stack, job_id: str, *, billed_calls: int
+) -> list[Any]:
+    entries = await ledger.job_entries(db=stack.db, job_id=job_id)
+    kinds = [e.kind for e in entries]
+    assert kinds.count("reserve") == 1, kinds
+    assert kinds.count("release") == 1, kinds
+    assert kinds.count("charge") == billed_calls, kinds
+    assert len({e.key for e in entries}) == len(entries)
+    return [e for e in entries if e.kind == "charge"]
+
+
+async def test_scripe_retry_of_a_failed_job_ends_done_with_one_post_and_one_settlement(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    before = await reserved_today(stack, tenant)
+    job_id = await submit_failing_job(stack, tenant, llm, "400")  # rejected: nothing billed
+    assert await reserved_today(stack, tenant) == before  # the failure released the estimate
+    llm.fake.latency_ms = 1500  # long enough for the customer to see the retry RUNNING
+
+    retried = await operator(stack).retry(job_id, reason="test retry")
+
+    assert retried.job_id == job_id and retried.new_run_id != retried.failed_run_id
+    seen, done = await watch_until_done(stack, tenant, job_id)
+    assert "RUNNING" in seen
+    assert done["id"] == job_id and done["errorCode"] is None and done["attemptCount"] == 2
+    [post] = await posts_repo.posts_for_job(db=stack.db, job_id=job_id)
+    assert done["result"] == {"postId": post.id}
+    [charge] = await assert_settled_once_per_billed_call(stack, job_id, billed_calls=1)
+    assert retried.new_run_id in charge.key
+    assert await reserved_today(stack, tenant) == before
+    assert done["cost"]["actualCents"] == -(-charge.amount_nanos // 10_000_000)
+
+
+@pytest.mark.parametrize("exclude_updates", [False, True], ids=["default", "exclude-updates"])
+async def test_web_ui_reset_of_a_failed_job_settles_each_billed_call_once(
+    stack: Stack, tenant: Tenant, llm: FakeLlm, exclude_updates: bool
+) -> None:
+    before = await reserved_today(stack, tenant)
+    # The provider answers (and bills) but refuses: the first run pays for one call.
+    job_id = await submit_failing_job(stack, tenant, llm, "refusal")
+    failed = await stack.client.get_workflow_handle(job_id).describe()
+    memo = await failed.memo()
+    assert memo["errorCode"] == "provider_rejected"
+    assert memo["errorMessage"] == "The AI provider rejected the request."
+    assert memo["cause"].startswith("generate_post failed (non retryable failure)")
+    llm.fake.latency_ms = 1500
+
+    started = datetime.now(UTC)
+    new_run_id = await ui_reset(stack.client, job_id, exclude_updates=exclude_updates)
+
+    seen, done = await watch_until_done(stack, tenant, job_id)
+    # Admitted at once even when the admit update is not re-applied.
+    assert (datetime.now(UTC) - started).total_seconds() < 15
+    assert "RUNNING" in seen and done["id"] == job_id and done["attemptCount"] == 2
+    assert len(await posts_repo.posts_for_job(db=stack.db, job_id=job_id)) == 1
+    charges = await assert_settled_once_per_billed_call(stack, job_id, billed_calls=2)
+    assert [failed.run_id in charges[0].key, new_run_id in charges[1].key] == [True, True]
+    assert await reserved_today(stack, tenant) == before
+    current = await stack.client.get_workflow_handle(job_id).describe()
+    assert current.run_id == new_run_id
+    assert (await current.memo())["status"] == "DONE"
+
+
+async def test_a_job_can_be_retried_again_after_its_retry_failed(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    job_id = await submit_failing_job(stack, tenant, llm, "400")
+    llm.fake.script.append("400")
+    first = await operator(stack).retry(job_id, reason="first retry")
+
+    async def failed_again() -> bool:
+        job = await customer_get(stack, tenant, job_id)
+        current = await stack.client.get_workflow_handle(job_id).describe()
+        return job["status"] == "FAILED" and current.close_time is not None
+
+    await eventually(failed_again)
+    second = await operator(stack).retry(job_id, reason="second retry")
+
+    assert second.failed_run_id == first.new_run_id
+    _, done = await watch_until_done(stack, tenant, job_id)
+    assert done["attemptCount"] == 3
+    assert len(await posts_repo.posts_for_job(db=stack.db, job_id=job_id)) == 1
+    await assert_settled_once_per_billed_call(stack, job_id, billed_calls=1)
+
+
+async def test_retry_refuses_jobs_that_are_not_failed(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    response = await stack.http.post(
+        "/v1/posts/generations",
+        json=generation_body(tenant, wait_for_completion_ms=10_000),
+        headers=tenant.headers(),
+    )
+    done = response.json()["data"]
+    assert done["status"] == "DONE"
+    with pytest.raises(NotRetryable, match=r"is DONE .*only FAILED jobs can be retried"):
+        await operator(stack).retry(done["id"], reason="no")
+
+    llm.fake.latency_ms = 3000
+    response = await stack.http.post(
+        "/v1/posts/generations", json=generation_body(tenant), headers=tenant.headers("live")
+    )
+    running_id = response.json()["data"]["id"]
+    with pytest.raises(NotRetryable, match="only FAILED jobs can be retried"):
+        await operator(stack).retry(running_id, reason="no")
+    with pytest.raises(JobNotFound):
+        await operator(stack).retry("job_" + "z" * 26, reason="no")
+    with pytest.raises(ValueError, match="not an id"):
+        await operator(stack).retry('job" OR WorkflowId != "', reason="no")
+    await stack.client.get_workflow_handle(running_id).result()
+
+
+async def test_a_job_refused_for_the_cap_is_admitted_by_its_retry_once_the_cap_allows(
+    stack: Stack,
+) -> None:
+    """A job the API had already answered 202 for, then refused at admission, FAILED with
+    spend_cap_exceeded holding no reservation: its retry is admitted like a new job."""
+    tenant = await stack.tenant(cap_cents=0)
+    job_id = f"job_{uuid.uuid4().hex[:26]}"
+    job = PostGenerationInput(
+        job_id=job_id,
+        workspace_id=tenant.workspace_id,
+        mode=JobMode.TEST,
+        project_id=tenant.project_id,
+        source=SourceSpec(text=SOURCE_TEXT),
+        estimate_nanos=stack.settings.spend_estimate_nanos,
+    )
+    now = datetime.now(UTC)
+    await jobs_repo.insert_job(
+        db=stack.db,
+        job_id=job_id,
+        workspace_id=tenant.workspace_id,
+        mode="test",
+        type="POST_GENERATION",
+        project_id=tenant.project_id,
+        idempotency_scope=None,
+        idempotency_generation=0,
+        fingerprint=None,
+        workflow_input=job.model_dump(mode="json"),
+        estimate_nanos=job.estimate_nanos,
+        now=now,
+    )
+    await jobs_repo.acknowledge(db=stack.db, job_id=job_id, now=now)  # the API's 202 QUEUED
+    temporal = TemporalJobs(
+        client=stack.client, task_queue=stack.settings.temporal_task_queue, admission_timeout=10
+    )
+    assert (await temporal.admit(job)).outcome == "refused"
+    await stack.client.get_workflow_handle(job_id).result()
+    failed = await customer_get(stack, tenant, job_id, mode="test")
+    assert (failed["status"], failed["errorCode"]) == ("FAILED", "spend_cap_exceeded")
+    assert await ledger.job_entries(db=stack.db, job_id=job_id) == []
+
+    await workspaces_repo.update_workspace(
+        db=stack.db, workspace_id=tenant.workspace_id, daily_cap_cents=None
+    )
+    await operator(stack).retry(job_id, reason="cap raised")
+
+    _, done = await watch_until_done(stack, tenant, job_id, mode="test")
+    assert done["result"]["postId"].startswith("post_")
+    await assert_settled_once_per_billed_call(stack, job_id, billed_calls=1)

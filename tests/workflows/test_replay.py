@@ -1,0 +1,59 @@
+"""Recorded histories must replay against today's workflow code.
+
+A change that would break running workflows (different commands in a different order)
+fails here. Record new histories with ``python -m devtools.record_histories`` only for
+compatible changes; guard incompatible ones with ``workflow.patched``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from contracts import JobOutcome, JobStatus, PostGenerationInput
+from workflows.post_generation import PostGenerationWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+@workflow.defn(name="PostGenerationWorkflow")
+class SkipsEverything:
+    """An incompatible "new version": it no longer admits, writes or settles."""
+
+    @workflow.run
+    async def run(self, job: PostGenerationInput) -> JobOutcome:
+        return JobOutcome(status=JobStatus.DONE)
+
+
+def _history(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json("recorded-job", path.read_text())
+
+
+def test_every_kind_of_history_is_recorded() -> None:
+    assert {p.stem for p in HISTORIES} >= {
+        "done",
+        "failed_project",
+        "failed_provider_rejected",
+        "self_admitted",
+        "reset_reapplying_updates",
+        "reset_excluding_updates",
+    }
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_history_replays_on_todays_workflow(path: Path) -> None:
+    replayer = Replayer(workflows=[PostGenerationWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(_history(path), raise_on_replay_failure=False)
+    assert result.replay_failure is None
+
+
+async def test_an_incompatible_change_is_detected() -> None:
+    replayer = Replayer(workflows=[SkipsEverything], data_converter=pydantic_data_converter)
+    done = next(p for p in HISTORIES if p.stem == "done")
+    result = await replayer.replay_workflow(_history(done), raise_on_replay_failure=False)
+    assert result.replay_failure is not None
