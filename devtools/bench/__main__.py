@@ -91,6 +91,8 @@ async def _main(args: argparse.Namespace) -> int:
         ["results"]
         + (["untuned"] if args.untuned else [])
         + (["no-sandbox"] if args.no_sandbox else [])
+        + (["postgres"] if args.database_url else [])
+        + (["temporal-in-memory"] if args.temporal_in_memory else [])
         + (["quick"] if args.quick else [])
     )
     write(args.output, section, body)
