@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.main import create_app
+from cli.stack import DEV_SERVER_DYNAMIC_CONFIG
 from config import Settings
 from contracts import SEARCH_ATTRIBUTES
 from db.engine import Database
@@ -72,6 +73,10 @@ async def temporal_env(temporal_ui_port: int) -> AsyncIterator[WorkflowEnvironme
         search_attributes=list(SEARCH_ATTRIBUTES),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        # The same tuning `scripe run` uses (see cli/stack.py and BENCHMARKS.md).
+        dev_server_extra_args=[
+            arg for value in DEV_SERVER_DYNAMIC_CONFIG for arg in ("--dynamic-config-value", value)
+        ],
         ui=True,
         ui_port=temporal_ui_port,
     )
