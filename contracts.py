@@ -159,13 +159,6 @@ class ReserveSpendInput(_Model):
     bucket_date: date
 
 
-class LoadContextInput(_Model):
-    job_id: str
-    workspace_id: str
-    project_id: str
-    source_text: str | None = None
-
-
 class KnowledgePassage(_Model):
     document_title: str
     text: str
@@ -197,7 +190,7 @@ class GeneratePostInput(_Model):
     job_id: str
     workspace_id: str
     mode: JobMode
-    context: ProjectContext
+    project_id: str
     source_text: str
     options: GenerationOptions
 
@@ -219,7 +212,9 @@ class GeneratedPost(_Model):
     cost_nanos: int
 
 
-class SavePostInput(_Model):
+class CompleteJobInput(_Model):
+    """The written post, to store and settle the job DONE with, in one transaction."""
+
     job_id: str
     workspace_id: str
     mode: JobMode
@@ -230,14 +225,17 @@ class SavePostInput(_Model):
     scheduled_for: datetime | None = None
 
 
-class SavedPost(_Model):
+class CompletedJob(_Model):
     post_id: str
+    estimate_nanos: int
+    actual_nanos: int
 
 
 class SettleJobInput(_Model):
+    """A job that ends without a post: FAILED (with its code) or CANCELLED."""
+
     job_id: str
-    status: Literal[JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED]
-    post_id: str | None = None
+    status: Literal[JobStatus.FAILED, JobStatus.CANCELLED]
     error_code: str | None = None
     error_message: str | None = None
 

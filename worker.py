@@ -20,7 +20,6 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.context import ContextActivities
 from activities.llm import LlmActivities
 from activities.posts import PostActivities
 from activities.source import SourceActivities
@@ -64,7 +63,6 @@ async def worker_resources(settings: Settings) -> AsyncIterator[WorkerResources]
 
 def build_worker(client: Client, settings: Settings, resources: WorkerResources) -> Worker:
     spend = SpendActivities(resources.db)
-    context = ContextActivities(resources.db)
     posts = PostActivities(resources.db)
     llm = LlmActivities(db=resources.db, settings=settings, client=resources.openai_client)
     source = SourceActivities(db=resources.db, settings=settings, http=resources.http)
@@ -75,8 +73,7 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources)
         activities=[
             spend.reserve,
             spend.settle,
-            context.load_context,
-            posts.save_post,
+            posts.complete_job,
             llm.generate_post,
             source.fetch_source,
         ],

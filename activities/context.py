@@ -1,17 +1,12 @@
-"""Loading what the writer needs to sound like the project (a local activity)."""
+"""What the writer needs to sound like the project: its voice and the knowledge-base
+passages closest to the source. Read by the writing step at the start of each attempt, so
+a retry sees an updated profile and the admission's workflow task carries no extra step."""
 
 from __future__ import annotations
 
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from contracts import (
-    JOB_ERROR_MESSAGES,
-    PROJECT_UNAVAILABLE,
-    KnowledgePassage,
-    LoadContextInput,
-    ProjectContext,
-)
+from contracts import JOB_ERROR_MESSAGES, PROJECT_UNAVAILABLE, KnowledgePassage, ProjectContext
 from db.engine import Database
 from db.repo import projects as projects_repo
 from domain.retrieval import rank_passages
@@ -19,22 +14,23 @@ from domain.retrieval import rank_passages
 TOP_PASSAGES = 3
 
 
-class ContextActivities:
+class ProjectVoice:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    @activity.defn(name="load_context")
-    async def load_context(self, request: LoadContextInput) -> ProjectContext:
-        """Tone profile, voice samples, pillars and the KB passages closest to the source."""
-        loaded = await projects_repo.load_project_context(
-            db=self._db, project_id=request.project_id
-        )
-        if loaded is None or loaded[0].workspace_id != request.workspace_id:
+    async def load(self, *, workspace_id: str, project_id: str, source_text: str) -> ProjectContext:
+        """Tone profile, voice samples, pillars and the KB passages closest to the source.
+
+        Raises ``project_unavailable`` (not retryable) for a project that is gone, belongs to
+        another workspace, or is no longer ACTIVE.
+        """
+        loaded = await projects_repo.load_project_context(db=self._db, project_id=project_id)
+        if loaded is None or loaded[0].workspace_id != workspace_id:
             raise _unavailable()
         project, passages = loaded
         if project.status != "ACTIVE":
             raise _unavailable()
-        query = request.source_text or " ".join(project.pillars)
+        query = source_text or " ".join(project.pillars)
         best = rank_passages(query, [text for _, text in passages], top_k=TOP_PASSAGES)
         return ProjectContext(
             project_id=project.id,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.context import ProjectVoice
 from activities.heartbeat import heartbeating
 from activities.metrics import record_llm_usage, timed_llm_call
 from config import Settings
@@ -25,6 +26,7 @@ from contracts import (
     GeneratedPost,
     GeneratePostInput,
     JobMode,
+    ProjectContext,
     TokenUsage,
 )
 from db.engine import Database
@@ -49,10 +51,12 @@ class LlmActivities:
         self._db = db
         self._settings = settings
         self._client = client
+        self._voice = ProjectVoice(db)
 
     @activity.defn(name="generate_post")
     async def generate_post(self, request: GeneratePostInput) -> GeneratedPost:
-        """Write the post with the LLM (live keys) or the offline writer (test keys)."""
+        """Load the project's voice, then write the post with the LLM (live keys) or the
+        offline writer (test keys)."""
         info = activity.info()
         await jobs_repo.start_attempt(
             db=self._db,
@@ -60,10 +64,15 @@ class LlmActivities:
             message="Writing the post" + (f" (attempt {info.attempt})" if info.attempt > 1 else ""),
             now=datetime.now(UTC),
         )
-        prompt = build_prompt(
-            context=request.context, source_text=request.source_text, options=request.options
+        context = await self._voice.load(
+            workspace_id=request.workspace_id,
+            project_id=request.project_id,
+            source_text=request.source_text,
         )
-        language = resolve_language(request.context, request.options)
+        prompt = build_prompt(
+            context=context, source_text=request.source_text, options=request.options
+        )
+        language = resolve_language(context, request.options)
         # One key per provider call: the same attempt booked twice is booked once.
         charge_key = ":".join(
             (
@@ -75,17 +84,22 @@ class LlmActivities:
             )
         )
         if request.mode is JobMode.TEST or self._client is None:
-            return await self._write_offline(request, prompt, language, charge_key)
+            return await self._write_offline(request, context, prompt, language, charge_key)
         with timed_llm_call(model=self._settings.openai_model):
             async with heartbeating():
                 completion = await self._call_provider(prompt)
         return await self._book_and_finish(request, completion, language, charge_key)
 
     async def _write_offline(
-        self, request: GeneratePostInput, prompt: Prompt, language: str, charge_key: str
+        self,
+        request: GeneratePostInput,
+        context: ProjectContext,
+        prompt: Prompt,
+        language: str,
+        charge_key: str,
     ) -> GeneratedPost:
         title, content = write_offline(
-            context=request.context,
+            context=context,
             source_text=request.source_text,
             options=request.options,
             language=language,

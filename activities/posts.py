@@ -1,4 +1,4 @@
-"""Storing the written post (a local activity)."""
+"""Finishing a job that wrote its post (a local activity: one database transaction)."""
 
 from __future__ import annotations
 
@@ -6,28 +6,38 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from contracts import SavedPost, SavePostInput
+from contracts import CompletedJob, CompleteJobInput, JobStatus
 from db.engine import Database
-from db.repo import posts as posts_repo
+from db.repo import jobs as jobs_repo
+from db.repo.posts import PostDraft
 
 
 class PostActivities:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    @activity.defn(name="save_post")
-    async def save_post(self, request: SavePostInput) -> SavedPost:
-        """Store the post as a draft, or scheduled at ``scheduled_for``; once per job."""
-        post_id = await posts_repo.save_post_for_job(
+    @activity.defn(name="complete_job")
+    async def complete_job(self, request: CompleteJobInput) -> CompletedJob:
+        """Store the post (a draft, or scheduled at ``scheduled_for``) and settle the job
+        DONE, together: once per job, whatever retries or resets happen."""
+        job = await jobs_repo.finish_job(
             db=self._db,
             job_id=request.job_id,
-            workspace_id=request.workspace_id,
-            mode=request.mode.value,
-            project_id=request.project_id,
-            title=request.title,
-            content=request.content,
-            language=request.language,
-            scheduled_at=request.scheduled_for,
+            status=JobStatus.DONE,
+            error_code=None,
+            error_message=None,
             now=datetime.now(UTC),
+            post=PostDraft(
+                workspace_id=request.workspace_id,
+                mode=request.mode.value,
+                project_id=request.project_id,
+                title=request.title,
+                content=request.content,
+                language=request.language,
+                scheduled_at=request.scheduled_for,
+            ),
         )
-        return SavedPost(post_id=post_id)
+        assert job.post_id is not None
+        return CompletedJob(
+            post_id=job.post_id, estimate_nanos=job.estimate_nanos, actual_nanos=job.actual_nanos
+        )

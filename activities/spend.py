@@ -32,12 +32,12 @@ class SpendActivities:
 
     @activity.defn(name="settle_job")
     async def settle(self, request: SettleJobInput) -> SettledJob:
-        """Record the job's outcome and release what its reservation still holds."""
+        """End a job without a post (FAILED or CANCELLED): record why and release what its
+        reservation still holds (everything, if no provider call was billed)."""
         job = await jobs_repo.finish_job(
             db=self._db,
             job_id=request.job_id,
             status=request.status,
-            post_id=request.post_id,
             error_code=request.error_code,
             error_message=request.error_message,
             now=datetime.now(UTC),

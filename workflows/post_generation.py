@@ -6,7 +6,6 @@ from temporalio import exceptions, workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.context import ContextActivities
     from activities.llm import LlmActivities
     from activities.posts import PostActivities
     from activities.source import SourceActivities
@@ -20,14 +19,13 @@ with workflow.unsafe.imports_passed_through():
         SPEND_CAP_EXCEEDED,
         Admission,
         AdmitRequest,
+        CompleteJobInput,
         FetchSourceInput,
         GeneratePostInput,
         JobOutcome,
         JobStatus,
-        LoadContextInput,
         PostGenerationInput,
         ReserveSpendInput,
-        SavePostInput,
         SettleJobInput,
     )
     from workflows import metrics, operator_view, policies
@@ -35,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn
 class PostGenerationWorkflow:
-    """One job: admit, load the project's voice, (fetch the URL), write, save, settle.
+    """One job: admit, (fetch the URL), write in the project's voice, store and settle.
 
     Update ``admit``: reserves the job's spend estimate (once per job) and returns the
     admission; the API sends it together with the start (update-with-start) and answers the
@@ -102,19 +100,9 @@ class PostGenerationWorkflow:
         return self._admission
 
     async def _generate(self) -> JobOutcome:
+        """Fetch the URL if the source is one, write the post, store it and settle."""
         job = self._job
         try:
-            self._publish(JobStatus.RUNNING, "Loading the project's voice and knowledge")
-            context = await workflow.execute_local_activity_method(
-                ContextActivities.load_context,
-                LoadContextInput(
-                    job_id=job.job_id,
-                    workspace_id=job.workspace_id,
-                    project_id=job.project_id,
-                    source_text=job.source.text,
-                ),
-                **policies.DB_STEP,
-            )
             source_text = job.source.text or ""
             if job.source.url:
                 self._publish(JobStatus.RUNNING, "Reading the source URL")
@@ -124,23 +112,22 @@ class PostGenerationWorkflow:
                     **policies.URL_FETCH,
                 )
                 source_text = fetched.text
-            self._publish(JobStatus.RUNNING, "Writing the post")
+            self._publish(JobStatus.RUNNING, "Writing the post in the project's voice")
             post = await workflow.execute_activity_method(
                 LlmActivities.generate_post,
                 GeneratePostInput(
                     job_id=job.job_id,
                     workspace_id=job.workspace_id,
                     mode=job.mode,
-                    context=context,
+                    project_id=job.project_id,
                     source_text=source_text,
                     options=job.options,
                 ),
                 **policies.LLM_CALL,
             )
-            self._publish(JobStatus.RUNNING, "Saving the post")
-            saved = await workflow.execute_local_activity_method(
-                PostActivities.save_post,
-                SavePostInput(
+            completed = await workflow.execute_local_activity_method(
+                PostActivities.complete_job,
+                CompleteJobInput(
                     job_id=job.job_id,
                     workspace_id=job.workspace_id,
                     mode=job.mode,
@@ -167,10 +154,7 @@ class PostGenerationWorkflow:
                 )
             )
             return JobOutcome(status=JobStatus.FAILED, error_code=code)
-        await self._settle(
-            SettleJobInput(job_id=job.job_id, status=JobStatus.DONE, post_id=saved.post_id)
-        )
-        return JobOutcome(status=JobStatus.DONE, post_id=saved.post_id)
+        return JobOutcome(status=JobStatus.DONE, post_id=completed.post_id)
 
     async def _settle(self, request: SettleJobInput) -> None:
         await workflow.execute_local_activity_method(

@@ -12,6 +12,7 @@ from contracts import JobStatus
 from db.engine import Database
 from db.repo._common import insert_ignore, lock_job, newest_first_after, rowcount
 from db.repo.ledger import release_open_reservation
+from db.repo.posts import PostDraft, store_post_for_job
 from db.tables import Job
 
 
@@ -198,19 +199,22 @@ async def finish_job(
     db: Database,
     job_id: str,
     status: JobStatus,
-    post_id: str | None,
     error_code: str | None,
     error_message: str | None,
     now: datetime,
+    post: PostDraft | None = None,
 ) -> Job:
-    """Settle a job: release what its reservation still holds and record the outcome."""
+    """Settle a job, in one transaction: store its post (if it has one), release what its
+    reservation still holds, and record the outcome. A job is DONE exactly when its post
+    is stored and its spend settled."""
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
+        if post is not None:
+            job.post_id = await store_post_for_job(session, job_id=job_id, draft=post, now=now)
         await release_open_reservation(session, job=job, now=now)
         job.status = status
-        job.post_id = post_id or job.post_id
         job.error_code, job.error_message = error_code, error_message
         job.progress = job.progress_message = None
         job.completed_at = job.updated_at = now

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import Database
 from db.repo._common import insert_ignore, newest_first_after
@@ -13,45 +15,48 @@ from db.tables import Post
 from ids import new_id
 
 
-async def save_post_for_job(
-    *,
-    db: Database,
-    job_id: str,
-    workspace_id: str,
-    mode: str,
-    project_id: str,
-    title: str,
-    content: str,
-    language: str,
-    scheduled_at: datetime | None,
-    now: datetime,
+@dataclass(frozen=True)
+class PostDraft:
+    """A written post, before it is stored."""
+
+    workspace_id: str
+    mode: str
+    project_id: str
+    title: str
+    content: str
+    language: str
+    scheduled_at: datetime | None
+
+
+async def store_post_for_job(
+    session: AsyncSession, *, job_id: str, draft: PostDraft, now: datetime
 ) -> str:
-    """Store the job's post once; a retry or a reset gets the id of the one stored first."""
-    async with db.write() as session:
-        await session.execute(
-            insert_ignore(
-                session,
-                Post,
-                id=new_id("post"),
-                workspace_id=workspace_id,
-                mode=mode,
-                project_id=project_id,
-                job_id=job_id,
-                status="scheduled" if scheduled_at else "draft",
-                platform="LINKEDIN",
-                content_type="TEXT",
-                title=title,
-                content=content,
-                language=language,
-                scheduled_at=scheduled_at,
-                created_at=now,
-                updated_at=now,
-            )
+    """Store the job's post once (inside the caller's transaction); a retry or a reset gets
+    the id of the post stored first."""
+    await session.execute(
+        insert_ignore(
+            session,
+            Post,
+            id=new_id("post"),
+            workspace_id=draft.workspace_id,
+            mode=draft.mode,
+            project_id=draft.project_id,
+            job_id=job_id,
+            status="scheduled" if draft.scheduled_at else "draft",
+            platform="LINKEDIN",
+            content_type="TEXT",
+            title=draft.title,
+            content=draft.content,
+            language=draft.language,
+            scheduled_at=draft.scheduled_at,
+            created_at=now,
+            updated_at=now,
         )
-        post_id = await session.scalar(select(Post.id).where(Post.job_id == job_id))
-        await session.commit()
-        assert post_id is not None
-        return post_id
+    )
+    post_id = await session.scalar(select(Post.id).where(Post.job_id == job_id))
+    if post_id is None:  # pragma: no cover - the insert or an earlier one made it
+        raise LookupError(f"no post for job {job_id}")
+    return post_id
 
 
 async def get_post(*, db: Database, post_id: str, workspace_id: str, mode: str) -> Post | None:

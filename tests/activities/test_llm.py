@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,6 @@ from contracts import (
     GeneratePostInput,
     GenerationOptions,
     JobMode,
-    ProjectContext,
 )
 from db.engine import Database
 from db.repo import jobs as jobs_repo
@@ -32,13 +32,6 @@ from ids import new_id
 from tests.utils.factories import SOURCE_TEXT, make_tenant
 
 SETTINGS = Settings(secret_key="activity-tests", openai_api_key="sk-x")
-CONTEXT = ProjectContext(
-    project_id="proj_x",
-    name="Northwind",
-    project_type="PERSONAL_BRAND",
-    language="en",
-    pillars=["Customer retention"],
-)
 
 
 def completion(content: str | None = "Hook line\n\nBody.", **overrides: Any) -> ChatCompletion:
@@ -86,8 +79,15 @@ def client_with(outcome: ChatCompletion | Exception) -> tuple[openai.AsyncOpenAI
     return client, fake
 
 
+@dataclass(frozen=True)
+class JobRef:
+    job_id: str
+    workspace_id: str
+    project_id: str
+
+
 @pytest.fixture
-async def job_id(sqlite_db: Database) -> str:
+async def job(sqlite_db: Database) -> JobRef:
     """A RUNNING job holding a 5¢ reservation, as after admission."""
     tenant = await make_tenant(sqlite_db, SETTINGS)
     job = new_id("job")
@@ -117,15 +117,15 @@ async def job_id(sqlite_db: Database) -> str:
         now=now,
     )
     assert admission.outcome == "accepted"
-    return job
+    return JobRef(job_id=job, workspace_id=tenant.workspace_id, project_id=tenant.project_id)
 
 
-def request(job_id: str, mode: JobMode = JobMode.LIVE, **options: Any) -> GeneratePostInput:
+def request(job: JobRef, mode: JobMode = JobMode.LIVE, **options: Any) -> GeneratePostInput:
     return GeneratePostInput(
-        job_id=job_id,
-        workspace_id="ws_x",
+        job_id=job.job_id,
+        workspace_id=job.workspace_id,
         mode=mode,
-        context=CONTEXT,
+        project_id=job.project_id,
         source_text=SOURCE_TEXT,
         options=GenerationOptions(**options),
     )
@@ -149,11 +149,11 @@ def test_no_provider_key_means_no_client() -> None:
 
 
 async def test_calls_the_provider_with_the_configured_model_and_limits(
-    sqlite_db: Database, job_id: str
+    sqlite_db: Database, job: JobRef
 ) -> None:
     client, fake = client_with(completion())
     activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
-    post = await environment().run(activities.generate_post, request(job_id))
+    post = await environment().run(activities.generate_post, request(job))
     [kwargs] = fake.kwargs
     assert kwargs["model"] == "gpt-4o-mini"
     assert kwargs["max_tokens"] == SETTINGS.llm_max_output_tokens
@@ -164,24 +164,24 @@ async def test_calls_the_provider_with_the_configured_model_and_limits(
 
 
 async def test_usage_is_priced_and_booked_once_per_attempt(
-    sqlite_db: Database, job_id: str
+    sqlite_db: Database, job: JobRef
 ) -> None:
     client, _ = client_with(completion())
     activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
-    post = await environment().run(activities.generate_post, request(job_id))
+    post = await environment().run(activities.generate_post, request(job))
     # 600 uncached input at $0.15, 400 cached at $0.075, 200 output at $0.60 per 1M tokens.
     assert post.cost_nanos == 600 * 150 + 400 * 75 + 200 * 600
-    again = await environment().run(activities.generate_post, request(job_id))  # same attempt
+    again = await environment().run(activities.generate_post, request(job))  # same attempt
     assert again.cost_nanos == post.cost_nanos
-    third = await environment(attempt=2).run(activities.generate_post, request(job_id))
+    third = await environment(attempt=2).run(activities.generate_post, request(job))
     charges = [
-        e for e in await ledger.job_entries(db=sqlite_db, job_id=job_id) if e.kind == "charge"
+        e for e in await ledger.job_entries(db=sqlite_db, job_id=job.job_id) if e.kind == "charge"
     ]
     assert [c.amount_nanos for c in charges] == [post.cost_nanos, third.cost_nanos]
-    job = await jobs_repo.get_job(db=sqlite_db, job_id=job_id)
-    assert job is not None and job.actual_nanos == 2 * post.cost_nanos
-    assert job.reserved_open_nanos == 50_000_000 - 2 * post.cost_nanos
-    assert job.attempt_count == 3
+    stored = await jobs_repo.get_job(db=sqlite_db, job_id=job.job_id)
+    assert stored is not None and stored.actual_nanos == 2 * post.cost_nanos
+    assert stored.reserved_open_nanos == 50_000_000 - 2 * post.cost_nanos
+    assert stored.attempt_count == 3
 
 
 def _response(status: int, **headers: str) -> httpx.Response:
@@ -236,22 +236,22 @@ def _response(status: int, **headers: str) -> httpx.Response:
     ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
 )
 async def test_provider_failures_become_typed_application_errors(
-    sqlite_db: Database, job_id: str, error: Exception, error_type: str, non_retryable: bool
+    sqlite_db: Database, job: JobRef, error: Exception, error_type: str, non_retryable: bool
 ) -> None:
     client, _ = client_with(error)
     activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
     with pytest.raises(ApplicationError) as raised:
-        await environment().run(activities.generate_post, request(job_id))
+        await environment().run(activities.generate_post, request(job))
     assert raised.value.type == error_type
     assert raised.value.non_retryable is non_retryable
     charges = [
-        e for e in await ledger.job_entries(db=sqlite_db, job_id=job_id) if e.kind == "charge"
+        e for e in await ledger.job_entries(db=sqlite_db, job_id=job.job_id) if e.kind == "charge"
     ]
     assert charges == []  # nothing was billed
 
 
 async def test_rate_limit_retry_after_becomes_the_next_retry_delay(
-    sqlite_db: Database, job_id: str
+    sqlite_db: Database, job: JobRef
 ) -> None:
     error = openai.RateLimitError(
         "slow", response=_response(429, **{"retry-after": "7"}), body=None
@@ -259,7 +259,7 @@ async def test_rate_limit_retry_after_becomes_the_next_retry_delay(
     client, _ = client_with(error)
     activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
     with pytest.raises(ApplicationError) as raised:
-        await environment().run(activities.generate_post, request(job_id))
+        await environment().run(activities.generate_post, request(job))
     assert raised.value.next_retry_delay == timedelta(seconds=7)
 
 
@@ -298,29 +298,59 @@ async def test_rate_limit_retry_after_becomes_the_next_retry_delay(
     ids=["refusal", "content_filter", "empty"],
 )
 async def test_billed_answers_without_a_post_fail_but_are_still_booked(
-    sqlite_db: Database, job_id: str, answer: ChatCompletion, error_type: str, non_retryable: bool
+    sqlite_db: Database, job: JobRef, answer: ChatCompletion, error_type: str, non_retryable: bool
 ) -> None:
     client, _ = client_with(answer)
     activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
     with pytest.raises(ApplicationError) as raised:
-        await environment().run(activities.generate_post, request(job_id))
+        await environment().run(activities.generate_post, request(job))
     assert (raised.value.type, raised.value.non_retryable) == (error_type, non_retryable)
     charges = [
-        e for e in await ledger.job_entries(db=sqlite_db, job_id=job_id) if e.kind == "charge"
+        e for e in await ledger.job_entries(db=sqlite_db, job_id=job.job_id) if e.kind == "charge"
     ]
     assert len(charges) == 1 and charges[0].amount_nanos > 0
 
 
 async def test_test_mode_never_calls_the_provider_but_books_a_realistic_cost(
-    sqlite_db: Database, job_id: str
+    sqlite_db: Database, job: JobRef
 ) -> None:
     client, fake = client_with(completion())
     activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
     post = await environment().run(
-        activities.generate_post, request(job_id, JobMode.TEST, include_hashtags=True)
+        activities.generate_post, request(job, JobMode.TEST, include_hashtags=True)
     )
     assert fake.kwargs == []
     assert post.writer == "offline" and post.model == "gpt-4o-mini"
     assert post.usage.input_tokens > 100 and post.usage.output_tokens > 20
     assert post.cost_nanos == post.usage.input_tokens * 150 + post.usage.output_tokens * 600
     assert post.content.split("\n")[-1].startswith("#")
+
+
+async def test_an_unavailable_project_fails_without_calling_the_provider(
+    sqlite_db: Database, job: JobRef
+) -> None:
+    from db.repo import projects as projects_repo
+
+    await projects_repo.update_project(
+        db=sqlite_db,
+        project_id=job.project_id,
+        now=datetime.now(UTC),
+        changes={"status": "ARCHIVED"},
+    )
+    client, fake = client_with(completion())
+    activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
+    with pytest.raises(ApplicationError) as raised:
+        await environment().run(activities.generate_post, request(job))
+    assert (raised.value.type, raised.value.non_retryable) == ("project_unavailable", True)
+    assert fake.kwargs == []
+
+
+async def test_the_prompt_carries_the_projects_voice_and_closest_passages(
+    sqlite_db: Database, job: JobRef
+) -> None:
+    client, fake = client_with(completion())
+    activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
+    await environment().run(activities.generate_post, request(job))
+    system = fake.kwargs[0]["messages"][0]["content"]
+    assert "Northwind Growth" in system and "Customer retention" in system
+    assert "[Retention notes]" in system  # the KB passage that shares the source's words

@@ -33,6 +33,8 @@ from contracts import (
     SPEND_CAP_EXCEEDED,
     Admission,
     AdmitRequest,
+    CompletedJob,
+    CompleteJobInput,
     FetchedSource,
     FetchSourceInput,
     GeneratedPost,
@@ -40,12 +42,8 @@ from contracts import (
     JobMode,
     JobOutcome,
     JobStatus,
-    LoadContextInput,
     PostGenerationInput,
-    ProjectContext,
     ReserveSpendInput,
-    SavedPost,
-    SavePostInput,
     SettledJob,
     SettleJobInput,
     SourceSpec,
@@ -67,7 +65,6 @@ class Script:
         default_factory=lambda: Admission(outcome="accepted", job_status=JobStatus.RUNNING)
     )
     generate_errors: list[Exception] = field(default_factory=list)
-    context_error: Exception | None = None
     fetch_error: Exception | None = None
     calls: list[tuple[str, object]] = field(default_factory=list)
 
@@ -79,18 +76,6 @@ class Script:
         async def reserve(request: ReserveSpendInput) -> Admission:
             self.calls.append(("reserve_spend", request))
             return self.admission
-
-        @activity.defn(name="load_context")
-        async def load_context(request: LoadContextInput) -> ProjectContext:
-            self.calls.append(("load_context", request))
-            if self.context_error:
-                raise self.context_error
-            return ProjectContext(
-                project_id=request.project_id,
-                name="P",
-                project_type="PERSONAL_BRAND",
-                language="en",
-            )
 
         @activity.defn(name="fetch_source")
         async def fetch_source(request: FetchSourceInput) -> FetchedSource:
@@ -114,17 +99,17 @@ class Script:
                 cost_nanos=5,
             )
 
-        @activity.defn(name="save_post")
-        async def save_post(request: SavePostInput) -> SavedPost:
-            self.calls.append(("save_post", request))
-            return SavedPost(post_id="post_" + "a" * 26)
+        @activity.defn(name="complete_job")
+        async def complete_job(request: CompleteJobInput) -> CompletedJob:
+            self.calls.append(("complete_job", request))
+            return CompletedJob(post_id="post_" + "a" * 26, estimate_nanos=50, actual_nanos=5)
 
         @activity.defn(name="settle_job")
         async def settle(request: SettleJobInput) -> SettledJob:
             self.calls.append(("settle_job", request))
             return SettledJob(estimate_nanos=50, actual_nanos=5)
 
-        return [reserve, load_context, fetch_source, generate_post, save_post, settle]
+        return [reserve, fetch_source, generate_post, complete_job, settle]
 
     def settlement(self) -> SettleJobInput:
         [request] = [r for name, r in self.calls if name == "settle_job"]
@@ -193,15 +178,10 @@ async def test_admitted_job_runs_every_step_in_order_and_settles_done(harness: H
     assert admission.outcome == "accepted"
     outcome = await handle.result()
     assert outcome == JobOutcome(status=JobStatus.DONE, post_id="post_" + "a" * 26)
-    assert harness.script.names() == [
-        "reserve_spend",
-        "load_context",
-        "generate_post",
-        "save_post",
-        "settle_job",
-    ]
-    settlement = harness.script.settlement()
-    assert settlement.status == JobStatus.DONE and settlement.post_id == outcome.post_id
+    assert harness.script.names() == ["reserve_spend", "generate_post", "complete_job"]
+    [(_, completion)] = [c for c in harness.script.calls if c[0] == "complete_job"]
+    assert isinstance(completion, CompleteJobInput)
+    assert (completion.title, completion.content) == ("Hook", "Hook\n\nBody.")
 
 
 async def test_reservation_is_for_the_workflow_day_and_run(harness: Harness) -> None:
@@ -278,7 +258,7 @@ async def test_non_retryable_provider_rejection_fails_the_job_after_one_attempt(
     outcome = await handle.result()
     assert outcome == JobOutcome(status=JobStatus.FAILED, error_code=PROVIDER_REJECTED)
     assert harness.script.names().count("generate_post") == 1
-    assert "save_post" not in harness.script.names()
+    assert "complete_job" not in harness.script.names()
     settlement = harness.script.settlement()
     assert settlement.status == JobStatus.FAILED and settlement.error_code == PROVIDER_REJECTED
     assert settlement.error_message and "Traceback" not in settlement.error_message
@@ -322,13 +302,14 @@ async def test_unexpected_activity_errors_fail_with_generation_failed(harness: H
     assert "boom" not in (harness.script.settlement().error_message or "")
 
 
-async def test_unavailable_project_fails_without_calling_the_writer(harness: Harness) -> None:
-    harness.script.context_error = ApplicationError(
-        "archived", type=PROJECT_UNAVAILABLE, non_retryable=True
-    )
+async def test_unavailable_project_fails_the_job_at_once(harness: Harness) -> None:
+    harness.script.generate_errors = [
+        ApplicationError("archived", type=PROJECT_UNAVAILABLE, non_retryable=True)
+    ]
     _, handle = await harness.admit_and_run(harness.job())
     assert (await handle.result()).error_code == PROJECT_UNAVAILABLE
-    assert "generate_post" not in harness.script.names()
+    assert harness.script.names().count("generate_post") == 1
+    assert harness.script.settlement().error_code == PROJECT_UNAVAILABLE
 
 
 async def test_url_source_is_fetched_and_its_text_written_from(harness: Harness) -> None:
