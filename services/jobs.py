@@ -163,11 +163,10 @@ class JobService:
             estimate_nanos=self._estimate_nanos,
             now=now,
         )
-        job = await self._reload(job_id)
-        if inserted:
-            return job, False
+        if inserted is not None:
+            return inserted, False
         # A concurrent duplicate created this generation of the key first: converge on it.
-        return _replay(job, fingerprint), True
+        return _replay(await self._reload(job_id), fingerprint), True
 
     async def _admit(self, job: Job) -> Job:
         workflow_input = PostGenerationInput.model_validate(job.workflow_input)

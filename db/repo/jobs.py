@@ -42,34 +42,35 @@ async def insert_job(
     workflow_input: dict[str, Any],
     estimate_nanos: int,
     now: datetime,
-) -> bool:
-    """Insert a QUEUED job; False if its id or its (scope, generation) exists already."""
+) -> Job | None:
+    """Insert a QUEUED job and return it; None if its id or its (scope, generation) exists
+    already (a concurrent duplicate was first)."""
+    values: dict[str, Any] = {
+        "id": job_id,
+        "workspace_id": workspace_id,
+        "mode": mode,
+        "type": type,
+        "project_id": project_id,
+        "status": JobStatus.QUEUED.value,
+        "acknowledged": False,
+        "idempotency_scope": idempotency_scope,
+        "idempotency_generation": idempotency_generation,
+        "fingerprint": fingerprint,
+        "workflow_input": workflow_input,
+        "created_at": now,
+        "updated_at": now,
+        "attempt_count": 0,
+        "estimate_nanos": estimate_nanos,
+        "reserved_open_nanos": 0,
+        "actual_nanos": 0,
+    }
     async with db.write() as session:
-        result = await session.execute(
-            insert_ignore(
-                session,
-                Job,
-                id=job_id,
-                workspace_id=workspace_id,
-                mode=mode,
-                type=type,
-                project_id=project_id,
-                status=JobStatus.QUEUED.value,
-                acknowledged=False,
-                idempotency_scope=idempotency_scope,
-                idempotency_generation=idempotency_generation,
-                fingerprint=fingerprint,
-                workflow_input=workflow_input,
-                created_at=now,
-                updated_at=now,
-                attempt_count=0,
-                estimate_nanos=estimate_nanos,
-                reserved_open_nanos=0,
-                actual_nanos=0,
-            )
-        )
+        result = await session.execute(insert_ignore(session, Job, **values))
         await session.commit()
-        return rowcount(result) == 1
+    if rowcount(result) != 1:
+        return None
+    # The row as inserted, without reading it back (the columns left out are all NULL).
+    return Job(**values)
 
 
 async def latest_for_scope(*, db: Database, scope: str) -> Job | None:
