@@ -3,6 +3,14 @@
 The workflow id is the job id. ``USE_EXISTING`` plus the fixed update id make concurrent
 duplicates attach to one workflow and one admission; ``REJECT_DUPLICATE`` keeps a closed
 job from ever being started a second time (a new job always gets a new id).
+
+While Temporal is down the SDK retries a call for up to 10 s, and the admission wait
+(``SCRIPE_ADMISSION_TIMEOUT_MS``) would hold the customer for its full 5 s and then answer
+202 for a job whose workflow was never started. So while the call is pending, Temporal's
+health is probed every ``PROBE_AFTER``, and a timed-out admission is confirmed with one
+describe: an unreachable server, or a workflow that does not exist, is a 503 within about
+1.5 s. The job row stays unacknowledged (invisible), and a retry with the same
+``Idempotency-Key`` picks it up again.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio.client import (
     Client,
@@ -43,6 +51,12 @@ from contracts import (
 )
 from services.errors import ServiceUnavailable
 from workflows.post_generation import PostGenerationWorkflow
+
+# A healthy admission answers in well under 0.5 s; a slower one triggers the probe.
+PROBE_AFTER = 0.5
+# One health check or describe: Temporal answers these in a few ms when it is up.
+PROBE_TIMEOUT = 1.0
+UNREACHABLE_MESSAGE = "The job engine is unreachable; retry shortly."
 
 
 @dataclass(frozen=True)
@@ -82,14 +96,17 @@ class TemporalJobs:
             static_summary=_summary(job),
             static_details=_details(job),
         )
+        call = asyncio.ensure_future(
+            self._client.execute_update_with_start_workflow(
+                PostGenerationWorkflow.admit,
+                AdmitRequest(),
+                start_workflow_operation=operation,
+                id=ADMIT_UPDATE_ID,
+            )
+        )
         try:
             async with asyncio.timeout(self._admission_timeout):
-                await self._client.execute_update_with_start_workflow(
-                    PostGenerationWorkflow.admit,
-                    AdmitRequest(),
-                    start_workflow_operation=operation,
-                    id=ADMIT_UPDATE_ID,
-                )
+                await self._unless_unreachable(call)
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == SPEND_CAP_EXCEEDED:
@@ -97,14 +114,43 @@ class TemporalJobs:
                 return AdmissionResult("refused", refusal)
             raise
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            # Accepted only if the workflow exists: it will admit the job when a worker comes.
+            if not await self._exists(job.job_id):
+                raise ServiceUnavailable(UNREACHABLE_MESSAGE) from None
             return AdmissionResult("pending")
         except WorkflowAlreadyStartedError:
             return AdmissionResult("closed")
         except (RPCError, RuntimeError) as err:
             if not is_unreachable(err):
                 raise
-            raise ServiceUnavailable("The job engine is unreachable; retry shortly.") from err
+            raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
+        finally:
+            if not call.done():
+                call.cancel()
         return AdmissionResult("admitted")
+
+    async def _unless_unreachable(self, call: asyncio.Future[Any]) -> None:
+        """Await ``call``, probing Temporal's health every ``PROBE_AFTER`` while it is slow;
+        a failed probe gives up with a 503."""
+        while not call.done():
+            await asyncio.wait({call}, timeout=PROBE_AFTER)
+            if not call.done() and not await self.reachable():
+                raise ServiceUnavailable(UNREACHABLE_MESSAGE)
+        await call
+
+    async def _exists(self, job_id: str) -> bool:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self._client.get_workflow_handle(job_id).describe(
+                    rpc_timeout=timedelta(seconds=PROBE_TIMEOUT)
+                )
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
+        except (TimeoutError, RuntimeError) as err:
+            raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
+        return True
 
     async def wait_for_completion(self, job_id: str, timeout_ms: int) -> None:
         """Return when the job's workflow has closed, or after ``timeout_ms``.
@@ -118,7 +164,10 @@ class TemporalJobs:
 
     async def reachable(self) -> bool:
         try:
-            await self._client.service_client.check_health(timeout=timedelta(seconds=2))
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self._client.service_client.check_health(
+                    timeout=timedelta(seconds=PROBE_TIMEOUT)
+                )
             return True
         except Exception:  # noqa: BLE001 - any failure means "not reachable" for health
             return False
