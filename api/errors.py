@@ -90,6 +90,14 @@ def is_database_outage(exc: DBAPIError) -> bool:
     return exc.connection_invalidated or sqlstate.startswith(_OUTAGE_SQLSTATES)
 
 
+def is_bad_client_data(exc: DBAPIError) -> bool:
+    """SQLSTATE class 22 (data exception): a value PostgreSQL cannot take, e.g. a NUL
+    character in an id from the path or the query string (SQLite takes it and finds
+    nothing)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return sqlstate.startswith("22")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -133,6 +141,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_database_outage(exc):
             log.warning("database unavailable: %s", type(exc.orig).__name__)
             return error_response(request, ServiceUnavailable())
+        if is_bad_client_data(exc):
+            log.info("value refused by the database: %s", type(exc.orig).__name__)
+            return error_response(
+                request, InvalidRequest("The request contains characters that are not allowed.")
+            )
         log.error("database error", exc_info=exc)
         return error_response(request, InternalError())
 
