@@ -76,10 +76,10 @@ async def every_field(http: httpx.AsyncClient, tenant: Tenant, job_id: str, valu
         assert_sane(await http.get(f"/v1/jobs?{name}={part}", headers=headers))
     for query in (f"projectId={part}", f"projectId={tenant.project_id}&cursor={part}"):
         assert_sane(await http.get(f"/v1/posts?{query}", headers=headers))
-    for name in (b"Idempotency-Key", b"Scripe-Api-Version"):
+    for header in (b"Idempotency-Key", b"Scripe-Api-Version"):
         if b"\x00" in encoded or b"\x1b" in encoded:
             continue  # not valid HTTP: the client library refuses to send it
-        raw = [(b"Authorization", f"Bearer {tenant.test_key}".encode()), (name, encoded)]
+        raw = [(b"Authorization", f"Bearer {tenant.test_key}".encode()), (header, encoded)]
         response = await http.get(f"/v1/jobs/{job_id}", headers=raw)
         assert_sane(response)
 
