@@ -127,6 +127,8 @@ class TemporalJobs:
         finally:
             if not call.done():
                 call.cancel()
+                await asyncio.wait({call})
+            _mark_retrieved(call, operation)
         return AdmissionResult("admitted")
 
     async def _unless_unreachable(self, call: asyncio.Future[Any]) -> None:
@@ -171,6 +173,18 @@ class TemporalJobs:
             return True
         except Exception:  # noqa: BLE001 - any failure means "not reachable" for health
             return False
+
+
+def _mark_retrieved(
+    call: asyncio.Future[Any], operation: WithStartWorkflowOperation[Any, Any]
+) -> None:
+    """A failed update-with-start also fails the start operation's handle future, which
+    nobody awaits here; asyncio would log "Future exception was never retrieved" for it."""
+    if not call.cancelled():
+        call.exception()
+    handle = getattr(operation, "_workflow_handle", None)  # the SDK keeps it private
+    if isinstance(handle, asyncio.Future) and handle.done() and not handle.cancelled():
+        handle.exception()
 
 
 def is_unreachable(err: Exception) -> bool:

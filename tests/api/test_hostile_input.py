@@ -54,8 +54,8 @@ async def every_field(http: httpx.AsyncClient, tenant: Tenant, job_id: str, valu
     bodies = [
         {**body, "projectId": value},
         {**body, "source": {"text": value}},
-        # Loopback only (the test stack allows private addresses): nothing leaves the machine.
-        {**body, "source": {"url": f"https://127.0.0.1:9/{value}"}},
+        # Validated, then 404 for the unknown project: no job, so nothing is ever fetched.
+        {**body, "projectId": "proj_" + "a" * 26, "source": {"url": f"https://x.test/{value}"}},
         {**body, "options": {"language": value}},
         {**body, "options": {"tone": value}},
         {**body, "scheduledFor": value},
