@@ -35,7 +35,7 @@ class WaitLimits:
 PATIENT = WaitLimits(lock_ms=30_000, pool_seconds=30, connect_seconds=10, statement_ms=None)
 # The API: a customer's request gets 503 service_unavailable within about 2 s when the
 # database is locked or unreachable, instead of hanging (SPEC §3).
-INTERACTIVE = WaitLimits(lock_ms=1_000, pool_seconds=1, connect_seconds=1, statement_ms=1_500)
+INTERACTIVE = WaitLimits(lock_ms=1_500, pool_seconds=1, connect_seconds=1, statement_ms=1_500)
 
 
 class Database:
