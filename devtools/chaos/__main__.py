@@ -13,27 +13,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from devtools.chaos.context import Context
 from devtools.chaos.report import Result, markdown_table, write_json
-from devtools.chaos.scenarios import access, dependencies, hostile, load, processes
+from devtools.chaos.scenarios import access, dependencies, hostile, load, postgres, processes
 from devtools.chaos.stack import ChaosStack, Ports
 
 Scenario = Callable[[Context], Awaitable[Result]]
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 SCENARIOS: dict[str, Scenario] = {
     "llm_faults": dependencies.llm_faults,
     "worker_kill": processes.worker_kill,
     "temporal_restart": processes.temporal_restart,
     "sqlite_locked": dependencies.sqlite_locked,
+    "postgres_outage": postgres.postgres_outage,
     "hostile_input": hostile.hostile_input,
     "key_timing": access.key_timing,
 }
@@ -46,6 +51,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--short", action="store_true", help="the CI form: fewer jobs, shorter")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {list(SCENARIOS)}")
     parser.add_argument("--port-offset", type=int, default=0)
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="the application database of the stack (postgres: a fresh database on "
+        "127.0.0.1:5432, dropped afterwards)",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="default: a temp folder")
     parser.add_argument("--json", type=Path, default=None, help="write the results as JSON")
     parser.add_argument("--markdown", type=Path, default=None, help="write the results table")
@@ -68,14 +80,37 @@ async def run(args: argparse.Namespace) -> list[Result]:
     if unknown:
         raise SystemExit(f"unknown scenarios: {sorted(unknown)}")
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="scripe-chaos-"))
-    stack = ChaosStack(root=root, ports=Ports().shifted(args.port_offset))
-    print(f"chaos: data and logs in {root}", flush=True)
+    async with application_database(args.database) as database_url:
+        stack = ChaosStack(
+            root=root, ports=Ports().shifted(args.port_offset), database_url=database_url
+        )
+        database = stack.settings.database_url
+        print(f"chaos: data and logs in {root}; database {database}", flush=True)
+        return await run_scenarios(stack, names, args.short)
+
+
+@contextlib.asynccontextmanager
+async def application_database(kind: str) -> AsyncIterator[str | None]:
+    if kind == "sqlite":
+        yield None
+        return
+    admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=3)
+    name = f"scripe_chaos_{uuid.uuid4().hex[:10]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def run_scenarios(stack: ChaosStack, names: list[str], short: bool) -> list[Result]:
     results: list[Result] = []
     try:
         await stack.start()
         db = stack.database()
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as http:
-            ctx = Context(stack, db, await stack.temporal_client(), http, args.short)
+            ctx = Context(stack, db, await stack.temporal_client(), http, short)
             for name in names:
                 print(f"chaos: {name} …", flush=True)
                 started = time.monotonic()

@@ -83,7 +83,8 @@ async def hostile_input(ctx: Context) -> Result:
     tenant = await make_tenant(ctx.db, secret, name="chaos-fuzz", rate_limit=1_000_000)
     done = await submit(ctx.http, tenant, mode="test", wait_for_completion_ms=10_000)
     known = await _known_ids(ctx, tenant, done.job_id)
-    runs = {"sqlite": await fuzz_api(ctx.stack.api_url, ctx.db, secret, tenant, examples, known)}
+    main = "sqlite" if ctx.stack.settings.is_sqlite else "postgres (main stack)"
+    runs = {main: await fuzz_api(ctx.stack.api_url, ctx.db, secret, tenant, examples, known)}
     async with postgres_api(ctx.stack) as pg:
         if pg is not None:
             base_url, db = pg
