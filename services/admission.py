@@ -7,16 +7,19 @@ job from ever being started a second time (a new job always gets a new id).
 While Temporal is down the SDK retries a call for up to 10 s, and the admission wait
 (``SCRIPE_ADMISSION_TIMEOUT_MS``) would hold the customer for its full 5 s and then answer
 202 for a job whose workflow was never started. So while the call is pending, Temporal's
-health is probed every ``PROBE_AFTER``, and a timed-out admission is confirmed with one
-describe: an unreachable server, or a workflow that does not exist, is a 503 within about
-1.5 s. The job row stays unacknowledged (invisible), and a retry with the same
-``Idempotency-Key`` picks it up again.
+health is probed every ``PROBE_AFTER``: a server that refuses connections is a 503 at once
+(about 0.5 s). A server that is merely slow (probes time out) is waited for as before, and
+a timed-out admission is confirmed with one describe: a workflow that does not exist, or a
+server that does not answer, is a 503 too, never a 202 for a job that will not run. The
+job row stays unacknowledged (invisible), and a retry with the same ``Idempotency-Key``
+picks it up again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -54,9 +57,14 @@ from workflows.post_generation import PostGenerationWorkflow
 
 # A healthy admission answers in well under 0.5 s; a slower one triggers the probe.
 PROBE_AFTER = 0.5
-# One health check or describe: Temporal answers these in a few ms when it is up.
+# One health check: Temporal answers it in a few ms when it is up. A refused connection
+# fails at once; a probe that times out only says the server is slow.
 PROBE_TIMEOUT = 1.0
+# Confirming, after the admission timed out, that the workflow was started.
+DESCRIBE_TIMEOUT = 2.0
 UNREACHABLE_MESSAGE = "The job engine is unreachable; retry shortly."
+
+log = logging.getLogger("scripe.api")
 
 
 @dataclass(frozen=True)
@@ -132,25 +140,47 @@ class TemporalJobs:
         return AdmissionResult("admitted")
 
     async def _unless_unreachable(self, call: asyncio.Future[Any]) -> None:
-        """Await ``call``, probing Temporal's health every ``PROBE_AFTER`` while it is slow;
-        a failed probe gives up with a 503."""
+        """Await ``call``, probing Temporal's health every ``PROBE_AFTER`` while it is slow.
+
+        Only a definite "cannot connect" gives up (503). A probe that merely times out means
+        a slow server (e.g. under load): the wait goes on, bounded by the admission timeout.
+        """
         while not call.done():
             await asyncio.wait({call}, timeout=PROBE_AFTER)
-            if not call.done() and not await self.reachable():
+            if not call.done() and await self._refused():
+                log.warning("admission: Temporal refuses connections; answering 503")
                 raise ServiceUnavailable(UNREACHABLE_MESSAGE)
         await call
 
-    async def _exists(self, job_id: str) -> bool:
+    async def _refused(self) -> bool:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
+                await self._client.service_client.check_health(
+                    timeout=timedelta(seconds=PROBE_TIMEOUT)
+                )
+        except (RPCError, RuntimeError) as err:
+            return is_unreachable(err) and not _timed_out(err)
+        except TimeoutError:
+            return False
+        return False
+
+    async def _exists(self, job_id: str) -> bool:
+        if await self._refused():  # fails at once, where a describe would retry for 10 s
+            log.warning("admission: Temporal refuses connections; answering 503")
+            raise ServiceUnavailable(UNREACHABLE_MESSAGE)
+        try:
+            async with asyncio.timeout(DESCRIBE_TIMEOUT):
                 await self._client.get_workflow_handle(job_id).describe(
-                    rpc_timeout=timedelta(seconds=PROBE_TIMEOUT)
+                    rpc_timeout=timedelta(seconds=DESCRIBE_TIMEOUT)
                 )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
+                log.warning("admission: workflow %s was never started; answering 503", job_id)
                 return False
+            log.warning("admission: describe failed (%s); answering 503", err.status)
             raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
         except (TimeoutError, RuntimeError) as err:
+            log.warning("admission: describe failed (%s); answering 503", type(err).__name__)
             raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
         return True
 
@@ -185,6 +215,10 @@ def _mark_retrieved(
     handle = getattr(operation, "_workflow_handle", None)  # the SDK keeps it private
     if isinstance(handle, asyncio.Future) and handle.done() and not handle.cancelled():
         handle.exception()
+
+
+def _timed_out(err: Exception) -> bool:
+    return isinstance(err, RPCError) and err.status == RPCStatusCode.DEADLINE_EXCEEDED
 
 
 def is_unreachable(err: Exception) -> bool:
