@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -103,6 +104,30 @@ async def test_while_temporal_is_down_submissions_are_503_fast_reads_work_and_it
             assert (await http.get("/v1/health")).status_code == 200
     finally:
         await server.shutdown()
+
+
+async def test_a_temporal_that_never_answers_is_503_after_the_admission_bound(
+    stack: Stack, tenant: Tenant
+) -> None:
+    """A partition (connections accepted, nothing answered) looks like a slow server: the
+    API waits out the admission bound, then cannot confirm the start and answers 503 —
+    never 202 for a job whose workflow may not exist."""
+    async with black_hole() as port:
+        silent = await Client.connect(
+            f"127.0.0.1:{port}", lazy=True, data_converter=pydantic_data_converter
+        )
+        settings = stack.settings.model_copy(update={"admission_timeout_ms": 1000})
+        app = create_app(settings, clock=stack.clock, temporal_client=silent, migrate=False)
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+            response, seconds = await timed(
+                http.post(
+                    "/v1/posts/generations", json=generation_body(tenant), headers=tenant.headers()
+                )
+            )
+    assert_envelope(response, 503, "service_unavailable")
+    assert seconds < 1.0 + 1.0 + 2.0 + 0.5  # admission, probe, describe, slack
+    listed = await stack.http.get("/v1/jobs", headers=tenant.headers())
+    assert listed.json()["data"] == []  # the unacknowledged row stays invisible
 
 
 @contextlib.contextmanager
