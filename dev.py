@@ -6,6 +6,7 @@ project (again only when pyproject.toml changed), then run the command inside it
     python3 dev.py test     the whole test suite (extra arguments go to pytest)
     python3 dev.py lint     ruff and mypy
     python3 dev.py bench    the benchmark (writes BENCHMARKS.md)
+    python3 dev.py chaos    the reliability suite (--short: the CI form; see RELIABILITY.md)
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def main() -> None:
         "test": [str(BIN / "python"), "-m", "pytest", *rest],
         "lint": None,
         "bench": [str(BIN / "python"), "-m", "devtools.bench", *rest],
+        "chaos": [str(BIN / "python"), "-m", "devtools.chaos", *rest],
     }
     if command not in commands:
         sys.exit(__doc__)

@@ -79,6 +79,25 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+# SQLSTATE classes that mean "the database is not available right now", not "this query is
+# wrong": 08 connection exception, 53 insufficient resources, 57 operator intervention
+# (57014: statement timeout, 57P01: backend terminated), 55P03: lock wait timed out.
+_OUTAGE_SQLSTATES = ("08", "53", "57", "55P03")
+
+
+def is_database_outage(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return exc.connection_invalidated or sqlstate.startswith(_OUTAGE_SQLSTATES)
+
+
+def is_bad_client_data(exc: DBAPIError) -> bool:
+    """SQLSTATE class 22 (data exception): a value PostgreSQL cannot take, e.g. a NUL
+    character in an id from the path or the query string (SQLite takes it and finds
+    nothing)."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return sqlstate.startswith("22")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -104,6 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
     @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)  # a dependency's own timeout (asyncpg, asyncio)
     async def _outage(request: Request, exc: Exception) -> JSONResponse:
         log.warning("dependency unavailable: %s", type(exc).__name__, exc_info=exc)
         return error_response(request, ServiceUnavailable())
@@ -118,8 +138,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _db_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if exc.connection_invalidated:
+        if is_database_outage(exc):
+            log.warning("database unavailable: %s", type(exc.orig).__name__)
             return error_response(request, ServiceUnavailable())
+        if is_bad_client_data(exc):
+            log.info("value refused by the database: %s", type(exc.orig).__name__)
+            return error_response(
+                request, InvalidRequest("The request contains characters that are not allowed.")
+            )
         log.error("database error", exc_info=exc)
         return error_response(request, InternalError())
 

@@ -20,7 +20,7 @@ from api.state import AppServices
 from api.telemetry import RequestTelemetryMiddleware
 from config import Settings, get_settings
 from connections import connect_temporal
-from db.engine import Database
+from db.engine import INTERACTIVE, Database
 from db.migrate import upgrade
 from services.admission import TemporalJobs
 from services.auth import ApiKeyAuthenticator
@@ -49,7 +49,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await upgrade(settings.database_url)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, limits=INTERACTIVE)
         client = temporal_client or await connect_temporal(settings, lazy=True)
         rate_limiter: RateLimiter = (
             RedisRateLimiter(settings.redis_url) if settings.redis_url else InMemoryRateLimiter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -19,6 +20,24 @@ from sqlalchemy.pool import ConnectionPoolEntry
 _IMMEDIATE = "scripe_begin_immediate"
 
 
+@dataclass(frozen=True)
+class WaitLimits:
+    """How long one database call may wait: for a lock, a pooled connection, a new
+    connection, or (PostgreSQL) the statement itself. ``None``: no limit."""
+
+    lock_ms: int
+    pool_seconds: float
+    connect_seconds: float
+    statement_ms: int | None
+
+
+# Workers and the CLI: their steps retry, so waiting out a busy database beats failing.
+PATIENT = WaitLimits(lock_ms=30_000, pool_seconds=30, connect_seconds=10, statement_ms=None)
+# The API: a customer's request gets 503 service_unavailable within about 2 s when the
+# database is locked or unreachable, instead of hanging (SPEC §3).
+INTERACTIVE = WaitLimits(lock_ms=1_500, pool_seconds=1, connect_seconds=1, statement_ms=1_500)
+
+
 class Database:
     """One engine and two kinds of session: ``read()`` and ``write()``.
 
@@ -29,17 +48,28 @@ class Database:
     atomic at READ COMMITTED.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, limits: WaitLimits = PATIENT) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
+        self.limits = limits
+        kwargs: dict[str, Any] = {
+            "pool_pre_ping": not self.is_sqlite,
+            "pool_timeout": limits.pool_seconds,
+        }
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": limits.lock_ms / 1000}
         else:
+            server_settings = {"lock_timeout": str(limits.lock_ms)}
+            if limits.statement_ms is not None:
+                server_settings["statement_timeout"] = str(limits.statement_ms)
+            kwargs["connect_args"] = {
+                "timeout": limits.connect_seconds,
+                "server_settings": server_settings,
+            }
             kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_timeout_ms=limits.lock_ms)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def read(self) -> AsyncSession:
@@ -55,7 +85,7 @@ class Database:
         await self.engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite would defer it).
@@ -65,7 +95,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
+            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
         ):
             cursor.execute(pragma)
         cursor.close()

@@ -2,8 +2,10 @@
 
 ``POST /v1/chat/completions`` answers like the real API (id, model, choices, usage), after
 an optional latency. Faults are scripted: tests push behaviours onto ``FakeOpenAI.script``
-(in process), or start it with ``--fault-rate`` (out of process). Run it alone with
-``python -m devtools.fake_openai --port 8765 --latency-ms 0``.
+(in process), or start it with ``--fault-rate`` and ``--faults`` (out of process). Out of
+process, ``POST /_chaos/config`` changes latency and faults at run time and
+``GET /_chaos/stats`` counts what was answered (the chaos suite compares it with the ledger).
+Run it alone with ``python -m devtools.fake_openai --port 8765 --latency-ms 0``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import itertools
 import json
 import random
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,7 +35,9 @@ class FakeOpenAI:
     cached_tokens: int = 0
     fault_rate: float = 0.0
     retry_after: str = "1"
+    faults: tuple[Behaviour, ...] = ("429", "500", "malformed", "hang")
     script: deque[Behaviour] = field(default_factory=deque)
+    answered: Counter[str] = field(default_factory=Counter)
     requests: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _random: random.Random = field(default_factory=lambda: random.Random(7))
@@ -43,6 +47,8 @@ class FakeOpenAI:
             routes=[
                 Route("/v1/chat/completions", self._completions, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/_chaos/config", self._configure, methods=["POST"]),
+                Route("/_chaos/stats", self._stats, methods=["GET"]),
             ]
         )
 
@@ -50,18 +56,39 @@ class FakeOpenAI:
         if self.script:
             return self.script.popleft()
         if self.fault_rate and self._random.random() < self.fault_rate:
-            return self._random.choice(["429", "500", "malformed", "hang"])
+            return self._random.choice(self.faults)
         return "ok"
+
+    async def _configure(self, request: Request) -> Response:
+        """Change latency and faults of a running server (the chaos suite's knob)."""
+        body = await request.json()
+        self.latency_ms = float(body.get("latency_ms", self.latency_ms))
+        self.fault_rate = float(body.get("fault_rate", self.fault_rate))
+        self.retry_after = str(body.get("retry_after", self.retry_after))
+        self.faults = tuple(body.get("faults", self.faults))
+        return JSONResponse({"ok": True})
+
+    async def _stats(self, _request: Request) -> Response:
+        """What was answered so far: a count per behaviour and the billed tokens."""
+        return JSONResponse(dict(self.answered))
 
     async def _models(self, _request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
 
     async def _completions(self, request: Request) -> Response:
+        self.answered["inflight"] += 1
+        try:
+            return await self._complete(request)
+        finally:
+            self.answered["inflight"] -= 1
+
+    async def _complete(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append({"body": body, "headers": dict(request.headers)})
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         behaviour = self.next_behaviour()
+        self.answered[f"behaviour:{behaviour}"] += 1
         if behaviour == "hang":
             await asyncio.sleep(3600)
         if behaviour in ("429", "500", "503", "400", "401"):
@@ -80,6 +107,8 @@ class FakeOpenAI:
         refusal = "I can't help with that." if behaviour == "refusal" else None
         finish = "content_filter" if behaviour == "filter" else "stop"
         completion_tokens = max(1, len(content) // 4)
+        self.answered["billed_calls"] += 1
+        self.answered["billed_tokens"] += max(1, prompt_chars // 4) + completion_tokens
         return JSONResponse(
             {
                 "id": f"chatcmpl-fake-{next(self._ids)}",
@@ -126,8 +155,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--faults",
+        default="429,500,malformed,hang",
+        help="comma-separated behaviours drawn at --fault-rate (also: 503, refusal, filter, empty)",
+    )
     args = parser.parse_args()
-    fake = FakeOpenAI(latency_ms=args.latency_ms, fault_rate=args.fault_rate)
+    fake = FakeOpenAI(
+        latency_ms=args.latency_ms,
+        fault_rate=args.fault_rate,
+        faults=tuple(args.faults.split(",")),
+    )
     print(json.dumps({"listening": f"http://{args.host}:{args.port}/v1"}), flush=True)
     uvicorn.run(fake.app(), host=args.host, port=args.port, log_level="warning")
 

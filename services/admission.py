@@ -3,12 +3,23 @@
 The workflow id is the job id. ``USE_EXISTING`` plus the fixed update id make concurrent
 duplicates attach to one workflow and one admission; ``REJECT_DUPLICATE`` keeps a closed
 job from ever being started a second time (a new job always gets a new id).
+
+While Temporal is down the SDK retries a call for up to 10 s, and the admission wait
+(``SCRIPE_ADMISSION_TIMEOUT_MS``) would hold the customer for its full 5 s and then answer
+202 for a job whose workflow was never started. So while the call is pending, Temporal's
+health is probed every ``PROBE_AFTER``: a server that refuses connections is a 503 at once
+(about 0.5 s). A server that is merely slow (probes time out) is waited for as before; after
+a timed-out admission the workflow is started without the update if it does not exist yet
+(it admits the job itself), and a server that cannot do that in time is a 503 too, never a
+202 for a job that will not run. The job row then stays unacknowledged (invisible), and a
+retry with the same ``Idempotency-Key`` picks it up again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -44,6 +55,17 @@ from contracts import (
 from services.errors import ServiceUnavailable
 from workflows.post_generation import PostGenerationWorkflow
 
+# A healthy admission answers in well under 0.5 s; a slower one triggers the probe.
+PROBE_AFTER = 0.5
+# One health check: Temporal answers it in a few ms when it is up. A refused connection
+# fails at once; a probe that times out only says the server is slow.
+PROBE_TIMEOUT = 1.0
+# Making sure, after the admission timed out, that the workflow was started.
+START_TIMEOUT = 2.0
+UNREACHABLE_MESSAGE = "The job engine is unreachable; retry shortly."
+
+log = logging.getLogger("scripe.api")
+
 
 @dataclass(frozen=True)
 class AdmissionResult:
@@ -66,14 +88,17 @@ class TemporalJobs:
         operation = WithStartWorkflowOperation(
             PostGenerationWorkflow.run, job, **self._start_options(job)
         )
+        call = asyncio.ensure_future(
+            self._client.execute_update_with_start_workflow(
+                PostGenerationWorkflow.admit,
+                AdmitRequest(),
+                start_workflow_operation=operation,
+                id=ADMIT_UPDATE_ID,
+            )
+        )
         try:
             async with asyncio.timeout(self._admission_timeout):
-                await self._client.execute_update_with_start_workflow(
-                    PostGenerationWorkflow.admit,
-                    AdmitRequest(),
-                    start_workflow_operation=operation,
-                    id=ADMIT_UPDATE_ID,
-                )
+                await self._unless_unreachable(call)
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == SPEND_CAP_EXCEEDED:
@@ -81,6 +106,9 @@ class TemporalJobs:
                 return AdmissionResult("refused", refusal)
             raise
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            # Accepted only once the workflow surely exists: it admits the job itself when a
+            # worker picks it up. If Temporal cannot confirm that in time, 503 (retry with the
+            # same Idempotency-Key to get the same job).
             await self._ensure_started(job)
             return AdmissionResult("pending")
         except WorkflowAlreadyStartedError:
@@ -88,7 +116,12 @@ class TemporalJobs:
         except (RPCError, RuntimeError) as err:
             if not is_unreachable(err):
                 raise
-            raise ServiceUnavailable("The job engine is unreachable; retry shortly.") from err
+            raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
+        finally:
+            if not call.done():
+                call.cancel()
+                await asyncio.wait({call})
+            _mark_retrieved(call, operation)
         return AdmissionResult("admitted")
 
     def _start_options(self, job: PostGenerationInput) -> dict[str, Any]:
@@ -114,16 +147,49 @@ class TemporalJobs:
         """After an admission timeout, make sure the workflow exists: the call may have
         timed out before the server took the start. Started without the update, the
         workflow still admits the job: admission never depends on the update."""
+        if await self._refused():  # fails at once, where the SDK would retry for 10 s
+            log.warning("admission: Temporal refuses connections; answering 503")
+            raise ServiceUnavailable(UNREACHABLE_MESSAGE)
         try:
-            await self._client.start_workflow(
-                PostGenerationWorkflow.run, job, **self._start_options(job)
-            )
+            async with asyncio.timeout(START_TIMEOUT):
+                await self._client.start_workflow(
+                    PostGenerationWorkflow.run,
+                    job,
+                    **self._start_options(job),
+                    rpc_timeout=timedelta(seconds=START_TIMEOUT),
+                )
         except WorkflowAlreadyStartedError:
             pass  # it ran and closed already: the job row says how it ended
-        except (RPCError, RuntimeError) as err:
-            if not is_unreachable(err):
+        except (TimeoutError, RPCError, RuntimeError) as err:
+            if isinstance(err, RPCError | RuntimeError) and not is_unreachable(err):
                 raise
-            raise ServiceUnavailable("The job engine is unreachable; retry shortly.") from err
+            log.warning("admission: cannot confirm %s was started; answering 503", job.job_id)
+            raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
+
+    async def _unless_unreachable(self, call: asyncio.Future[Any]) -> None:
+        """Await ``call``, probing Temporal's health every ``PROBE_AFTER`` while it is slow.
+
+        Only a definite "cannot connect" gives up (503). A probe that merely times out means
+        a slow server (e.g. under load): the wait goes on, bounded by the admission timeout.
+        """
+        while not call.done():
+            await asyncio.wait({call}, timeout=PROBE_AFTER)
+            if not call.done() and await self._refused():
+                log.warning("admission: Temporal refuses connections; answering 503")
+                raise ServiceUnavailable(UNREACHABLE_MESSAGE)
+        await call
+
+    async def _refused(self) -> bool:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self._client.service_client.check_health(
+                    timeout=timedelta(seconds=PROBE_TIMEOUT)
+                )
+        except (RPCError, RuntimeError) as err:
+            return is_unreachable(err) and not _timed_out(err)
+        except TimeoutError:
+            return False
+        return False
 
     async def wait_for_completion(self, job_id: str, timeout_ms: int) -> None:
         """Return when the job's workflow has closed, or after ``timeout_ms``.
@@ -137,10 +203,29 @@ class TemporalJobs:
 
     async def reachable(self) -> bool:
         try:
-            await self._client.service_client.check_health(timeout=timedelta(seconds=2))
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self._client.service_client.check_health(
+                    timeout=timedelta(seconds=PROBE_TIMEOUT)
+                )
             return True
         except Exception:  # noqa: BLE001 - any failure means "not reachable" for health
             return False
+
+
+def _mark_retrieved(
+    call: asyncio.Future[Any], operation: WithStartWorkflowOperation[Any, Any]
+) -> None:
+    """A failed update-with-start also fails the start operation's handle future, which
+    nobody awaits here; asyncio would log "Future exception was never retrieved" for it."""
+    if not call.cancelled():
+        call.exception()
+    handle = getattr(operation, "_workflow_handle", None)  # the SDK keeps it private
+    if isinstance(handle, asyncio.Future) and handle.done() and not handle.cancelled():
+        handle.exception()
+
+
+def _timed_out(err: Exception) -> bool:
+    return isinstance(err, RPCError) and err.status == RPCStatusCode.DEADLINE_EXCEEDED
 
 
 def is_unreachable(err: Exception) -> bool:

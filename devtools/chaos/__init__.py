@@ -1,0 +1,1 @@
+"""Fault injection against the embedded stack: ``python -m devtools.chaos`` (see RELIABILITY.md)."""

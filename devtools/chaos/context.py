@@ -1,0 +1,56 @@
+"""What every scenario gets: the running stack, clients, and a way to make tenants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from db.engine import Database
+from devtools.chaos.invariants import Audit, audit
+from devtools.chaos.report import Result
+from devtools.chaos.seed import Tenant, make_tenant
+from devtools.chaos.stack import ChaosStack
+from devtools.chaos.traffic import wait_workspaces_final
+
+
+@dataclass
+class Context:
+    stack: ChaosStack
+    db: Database
+    temporal: Client
+    http: httpx.AsyncClient
+    short: bool
+
+    async def tenant(self, name: str, **kw: Any) -> Tenant:
+        return await make_tenant(self.db, self.stack.settings.signing_key(), name=name, **kw)
+
+    async def llm(self, **config: Any) -> None:
+        """Latency and faults of the fake LLM from now on."""
+        defaults: dict[str, Any] = {"latency_ms": 0, "fault_rate": 0.0, "retry_after": "1"}
+        async with httpx.AsyncClient(base_url=self.stack.llm_url) as http:
+            response = await http.post("/_chaos/config", json={**defaults, **config})
+            response.raise_for_status()
+
+    async def llm_stats(self) -> dict[str, int]:
+        async with httpx.AsyncClient(base_url=self.stack.llm_url) as http:
+            stats: dict[str, int] = (await http.get("/_chaos/stats")).json()
+            return stats
+
+    async def audit_into(self, result: Result, *workspace_ids: str) -> Audit:
+        """Once nothing is in flight, check the invariants and put the figures and
+        violations on ``result``."""
+        await wait_workspaces_final(self.db, self.temporal, list(workspace_ids))
+        found = await audit(self.db, self.temporal, workspace_ids)
+        result.figures["jobs"] = found.jobs
+        result.figures["statuses"] = dict(found.statuses)
+        if found.error_codes:
+            result.figures["errorCodes"] = dict(found.error_codes)
+        result.figures["charges"] = found.charges
+        if found.unadmitted_rows:
+            result.figures["503'd rows never started"] = found.unadmitted_rows
+        for violation in found.violations:
+            result.expect(False, violation)
+        return found
