@@ -7,12 +7,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cli.admin import add_kb_document, mint_key
+from cli.admin import mint_key
 from cli.common import database
 from config import Settings
+from db.engine import Database
 from db.repo import projects as projects_repo
 from db.repo import workspaces as workspaces_repo
+from db.tables import Project
 from domain.plans import Plan
+from domain.retrieval import split_passages
 
 TONE_PROFILE = {
     "voice": "Direct, warm and practical; speaks from hands-on experience, never from theory.",
@@ -95,6 +98,33 @@ def credentials_path(settings: Settings) -> Path:
     return settings.data_dir / "demo.json"
 
 
+async def create_demo_project(db: Database, *, workspace_id: str, now: datetime) -> Project:
+    """The demo project: a personal brand with a full voice and a small knowledge base."""
+    project = await projects_repo.create_project(
+        db=db,
+        workspace_id=workspace_id,
+        name="Lena Fischer — Growth Marketing",
+        type="PERSONAL_BRAND",
+        language="en",
+        url="https://www.linkedin.com/in/lena-fischer-demo",
+        tone_profile=TONE_PROFILE,
+        voice_samples=VOICE_SAMPLES,
+        pillars=PILLARS,
+        now=now,
+    )
+    for title, text in KB_DOCUMENTS:
+        await projects_repo.add_kb_document(
+            db=db,
+            project_id=project.id,
+            title=title,
+            text=text,
+            source="demo",
+            passages=split_passages(text),
+            now=now,
+        )
+    return project
+
+
 async def ensure_demo(settings: Settings) -> DemoCredentials:
     """Create the demo workspace, test key and project once; later starts reuse them.
 
@@ -112,20 +142,7 @@ async def ensure_demo(settings: Settings) -> DemoCredentials:
         workspace = await workspaces_repo.create_workspace(
             db=db, name="Demo Workspace", plan=Plan.SOLO, now=now
         )
-        project = await projects_repo.create_project(
-            db=db,
-            workspace_id=workspace.id,
-            name="Lena Fischer — Growth Marketing",
-            type="PERSONAL_BRAND",
-            language="en",
-            url="https://www.linkedin.com/in/lena-fischer-demo",
-            tone_profile=TONE_PROFILE,
-            voice_samples=VOICE_SAMPLES,
-            pillars=PILLARS,
-            now=now,
-        )
-    for title, text in KB_DOCUMENTS:
-        await add_kb_document(project_id=project.id, title=title, text=text, source="demo")
+        project = await create_demo_project(db, workspace_id=workspace.id, now=now)
     key = await mint_key(workspace_id=workspace.id, mode="test", name="demo", expires_at=None)
     assert key is not None
     credentials = DemoCredentials(

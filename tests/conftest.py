@@ -38,8 +38,8 @@ from db.engine import Database
 from db.migrate import upgrade
 from devtools.fake_openai import FakeOpenAI
 from devtools.serving import free_port, serve
+from devtools.tenants import Tenant, make_tenant
 from tests.utils.clock import MovableClock
-from tests.utils.factories import Tenant, make_tenant
 from worker import WorkerResources, build_worker, worker_resources
 
 BIN = Path(sys.executable).parent
@@ -228,7 +228,7 @@ class Stack:
     base_url: str
 
     async def tenant(self, **kw: object) -> Tenant:
-        return await make_tenant(self.db, self.settings, **kw)  # type: ignore[arg-type]
+        return await make_tenant(self.db, self.settings.signing_key(), **kw)  # type: ignore[arg-type]
 
     def worker(self, task_queue: str | None = None) -> Worker:
         """Another real worker, e.g. for a queue that had none so far."""

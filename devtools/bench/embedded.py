@@ -20,8 +20,9 @@ from temporalio.client import Client
 from cli.stack import api_command, dev_server_command, worker_command
 from config import Settings
 from devtools.bench.http import HttpClient
-from devtools.bench.procs import Processes, free_port
+from devtools.bench.procs import Processes
 from devtools.bench.seed import BENCH_RATE_LIMIT_PER_MINUTE, BenchTenant, seed
+from devtools.serving import free_port
 
 READY_TIMEOUT_SECONDS = 60.0
 

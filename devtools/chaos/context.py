@@ -11,9 +11,9 @@ from temporalio.client import Client
 from db.engine import Database
 from devtools.chaos.invariants import Audit, audit
 from devtools.chaos.report import Result
-from devtools.chaos.seed import Tenant, make_tenant
 from devtools.chaos.stack import ChaosStack
 from devtools.chaos.traffic import wait_workspaces_final
+from devtools.tenants import Tenant, make_tenant
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Context:
     short: bool
 
     async def tenant(self, name: str, **kw: Any) -> Tenant:
+        kw.setdefault("plan", "ENTERPRISE")  # scenarios measure the pipeline, not the cap
+        kw.setdefault("rate_limit", None)
         return await make_tenant(self.db, self.stack.settings.signing_key(), name=name, **kw)
 
     async def llm(self, **config: Any) -> None:

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from contracts import JobStatus
 from db.engine import Database
 from db.tables import Job
-from devtools.chaos.seed import Tenant
+from devtools.tenants import Tenant, generation_body
 
 FINAL = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED)
 
@@ -44,7 +44,7 @@ async def submit(
     try:
         response = await http.post(
             "/v1/posts/generations",
-            json=tenant.body(**body),
+            json=generation_body(tenant, **body),
             headers=tenant.headers(mode, **{"Idempotency-Key": key}),
         )
     except httpx.HTTPError:
@@ -178,7 +178,7 @@ async def probe_outage(
         for name, method, path in routes:
             kwargs: dict[str, Any] = {"headers": tenant.headers("test")}
             if method == "POST":
-                kwargs["json"] = tenant.body()
+                kwargs["json"] = generation_body(tenant)
             started = time.monotonic()
             try:
                 response = await http.request(method, path, timeout=10, **kwargs)

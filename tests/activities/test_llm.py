@@ -28,8 +28,8 @@ from contracts import (
 from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
+from devtools.tenants import SOURCE_TEXT, make_tenant
 from ids import new_id
-from tests.utils.factories import SOURCE_TEXT, make_tenant
 
 SETTINGS = Settings(secret_key="activity-tests", openai_api_key="sk-x")
 
@@ -89,7 +89,7 @@ class JobRef:
 @pytest.fixture
 async def job(sqlite_db: Database) -> JobRef:
     """A RUNNING job holding a 5¢ reservation, as after admission."""
-    tenant = await make_tenant(sqlite_db, SETTINGS)
+    tenant = await make_tenant(sqlite_db, SETTINGS.signing_key())
     job = new_id("job")
     now = datetime.now(UTC)
     await jobs_repo.insert_job(

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from db.repo import api_keys as keys_repo
+from devtools.tenants import Tenant, generation_body, make_key
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.api.test_reads import done_job
 from tests.conftest import Stack
-from tests.utils.factories import Tenant, generation_body, make_key
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,13 @@ AUTHENTICATED: dict[tuple[str, str], tuple[int, int]] = {
 
 
 async def callers(stack: Stack, owner: Tenant) -> dict[str, dict[str, str]]:
-    revoked, revoked_id = await make_key(stack.db, stack.settings, owner.workspace_id, "test")
+    revoked, revoked_id = await make_key(
+        stack.db, stack.settings.signing_key(), owner.workspace_id, "test"
+    )
     await keys_repo.revoke_api_key(db=stack.db, key_id=revoked_id, now=datetime.now(UTC))
     expired, _ = await make_key(
         stack.db,
-        stack.settings,
+        stack.settings.signing_key(),
         owner.workspace_id,
         "test",
         expires_at=datetime.now(UTC) - timedelta(minutes=1),

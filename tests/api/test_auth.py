@@ -9,10 +9,10 @@ from sqlalchemy import text
 
 from config import Settings
 from db.repo import api_keys as keys_repo
+from devtools.tenants import Tenant, generation_body, make_key
 from services.auth import hash_api_key
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.conftest import Stack
-from tests.utils.factories import Tenant, generation_body, make_key
 from tests.utils.waiting import eventually
 
 
@@ -60,7 +60,9 @@ async def test_lowercase_bearer_scheme_is_accepted(stack: Stack, tenant: Tenant)
 
 
 async def test_revocation_takes_effect_at_once(stack: Stack, tenant: Tenant) -> None:
-    token, key_id = await make_key(stack.db, stack.settings, tenant.workspace_id, "live")
+    token, key_id = await make_key(
+        stack.db, stack.settings.signing_key(), tenant.workspace_id, "live"
+    )
     headers = {"Authorization": f"Bearer {token}"}
     assert (await stack.http.get("/v1/workspaces/me", headers=headers)).status_code == 200
     await keys_repo.revoke_api_key(db=stack.db, key_id=key_id, now=datetime.now(UTC))
@@ -71,7 +73,7 @@ async def test_revocation_takes_effect_at_once(stack: Stack, tenant: Tenant) -> 
 async def test_expired_keys_are_refused(stack: Stack, tenant: Tenant) -> None:
     soon = datetime.now(UTC) + timedelta(hours=1)
     token, _ = await make_key(
-        stack.db, stack.settings, tenant.workspace_id, "test", expires_at=soon
+        stack.db, stack.settings.signing_key(), tenant.workspace_id, "test", expires_at=soon
     )
     headers = {"Authorization": f"Bearer {token}"}
     assert (await stack.http.get("/v1/workspaces/me", headers=headers)).status_code == 200
@@ -96,7 +98,9 @@ async def test_with_caching_a_revoked_key_stops_working_within_the_ttl(stack: St
     from services.errors import KeyRevoked
 
     tenant = await stack.tenant()
-    token, key_id = await make_key(stack.db, stack.settings, tenant.workspace_id, "live")
+    token, key_id = await make_key(
+        stack.db, stack.settings.signing_key(), tenant.workspace_id, "live"
+    )
     authenticator = ApiKeyAuthenticator(
         db=stack.db, secret=stack.settings.signing_key(), cache_seconds=0.3, clock=SystemClock()
     )

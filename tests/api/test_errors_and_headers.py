@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.tenants import Tenant, generation_body
 from tests.conftest import Stack
-from tests.utils.factories import Tenant, generation_body
 
 REQUEST_ID = re.compile(r"^req_[a-z2-7]{26}$")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from devtools.tenants import Tenant, generation_body
 from tests.conftest import Stack
-from tests.utils.factories import Tenant, generation_body
 from tests.utils.jobs import accepted_job
 from tests.utils.waiting import eventually
 

@@ -20,10 +20,10 @@ from activities.safe_fetch import fetch_public_page
 from api.main import create_app
 from db.engine import Database
 from devtools.serving import serve
+from devtools.tenants import Tenant, generation_body, make_tenant
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.api.test_reads import done_job
 from tests.conftest import Stack
-from tests.utils.factories import Tenant, generation_body, make_tenant
 from worker import WorkerResources, build_worker
 
 NASTY = [
@@ -92,7 +92,7 @@ async def postgres_http(
         update={"database_url": postgres_url, "admission_timeout_ms": 300}
     )
     db = Database(postgres_url)
-    tenant = await make_tenant(db, settings)
+    tenant = await make_tenant(db, settings.signing_key())
     await db.dispose()
     app = create_app(settings, temporal_client=stack.client, migrate=False)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:

@@ -10,10 +10,10 @@ import pytest
 
 from db.repo import ledger
 from db.repo import workspaces as workspaces_repo
+from devtools.tenants import Tenant, generation_body
 from tests.api.conftest import IdleApi
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.conftest import FakeLlm, Stack
-from tests.utils.factories import Tenant, generation_body
 from tests.utils.jobs import accepted_job
 from tests.utils.waiting import eventually
 from workflows.post_generation import PostGenerationWorkflow

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from api.context import RequestContextFilter
+from devtools.tenants import Tenant
 from observability.logs import make_handler
 from tests.conftest import Stack
-from tests.utils.factories import Tenant
 from tests.utils.waiting import eventually
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from devtools.tenants import Tenant, generation_body
 from tests.conftest import Stack
-from tests.utils.factories import Tenant, generation_body
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

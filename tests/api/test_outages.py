@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import sqlite3
 import threading
 import time
@@ -24,11 +23,11 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from contracts import SEARCH_ATTRIBUTES
 from db.engine import Database
-from devtools.serving import serve
+from devtools.serving import free_port, serve
+from devtools.tenants import Tenant, generation_body, make_tenant
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.api.test_reads import done_job
 from tests.conftest import TEMPORAL_CLI, Stack
-from tests.utils.factories import Tenant, generation_body, make_tenant
 
 BOUND_SECONDS = 2.0
 
@@ -43,13 +42,6 @@ def assert_unavailable(response: httpx.Response, seconds: float) -> None:
     assert seconds < BOUND_SECONDS, f"answered after {seconds:.2f} s"
     assert_envelope(response, 503, "service_unavailable")
     assert int(response.headers["retry-after"]) > 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def dev_server(port: int) -> WorkflowEnvironment:
@@ -229,7 +221,7 @@ async def postgres_api(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Tenant]]:
     settings = stack.settings.model_copy(update={"database_url": postgres_url})
     db = Database(postgres_url)
-    tenant = await make_tenant(db, settings)
+    tenant = await make_tenant(db, settings.signing_key())
     await db.dispose()
     app = create_app(settings, temporal_client=stack.client, migrate=False)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:

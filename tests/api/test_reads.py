@@ -16,9 +16,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from api.main import create_app
 from contracts import SEARCH_ATTRIBUTES
 from devtools.serving import serve
+from devtools.tenants import Tenant, generation_body
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.conftest import Stack
-from tests.utils.factories import Tenant, generation_body
 
 ARTICLE = """<html><head><title>Why onboarding calls win</title>
 <script>var tracking = "do not read me";</script></head><body>

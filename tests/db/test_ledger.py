@@ -19,9 +19,9 @@ from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from db.repo import workspaces as workspaces_repo
 from db.tables import Job, SpendEntry
+from devtools.tenants import make_tenant
 from domain.money import NANOS_PER_CENT, nanos_to_cents
 from ids import new_id
-from tests.utils.factories import make_tenant
 
 SETTINGS = Settings(secret_key="ledger-tests")
 CENT = NANOS_PER_CENT
@@ -29,7 +29,7 @@ TODAY = datetime.now(UTC).date()
 
 
 async def workspace(db: Database, *, cap_cents: int | None, plan: str = "SOLO") -> str:
-    tenant = await make_tenant(db, SETTINGS, plan=plan, cap_cents=cap_cents)
+    tenant = await make_tenant(db, SETTINGS.signing_key(), plan=plan, cap_cents=cap_cents)
     return tenant.workspace_id
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from contracts import GenerationOptions, KnowledgePassage, ProjectContext
+from devtools.tenants import SOURCE_TEXT
 from domain.html_text import html_to_text
 from domain.linkedin import LINKEDIN_MAX_CHARS, finalize_post, hashtag, make_title
 from domain.offline_writer import write_offline
 from domain.prompt import build_prompt
 from domain.retrieval import rank_passages, split_passages
-from tests.utils.factories import SOURCE_TEXT
 
 CONTEXT = ProjectContext(
     project_id="proj_x",

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from devtools.serving import free_port
+from devtools.tenants import Tenant, generation_body
 from tests.conftest import FakeLlm, Stack
-from tests.utils.factories import Tenant, generation_body
 from tests.utils.processes import Process, Processes, process_env, processes
 from tests.utils.waiting import eventually
 

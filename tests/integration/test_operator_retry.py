@@ -23,10 +23,10 @@ from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from db.repo import posts as posts_repo
 from db.repo import workspaces as workspaces_repo
+from devtools.tenants import SOURCE_TEXT, Tenant, generation_body
 from services.admission import TemporalJobs
 from services.operator_jobs import JobNotFound, NotRetryable, OperatorJobs
 from tests.conftest import FakeLlm, Stack
-from tests.utils.factories import SOURCE_TEXT, Tenant, generation_body
 from tests.utils.waiting import eventually
 
 

@@ -16,9 +16,9 @@ import pytest
 
 from contracts import JobStatus
 from db.repo import projects as projects_repo
+from devtools.tenants import Tenant, generation_body
 from services.operator_jobs import JobFilter, OperatorJobs, visibility_query
 from tests.conftest import FakeLlm, Stack
-from tests.utils.factories import Tenant, generation_body
 from tests.utils.waiting import eventually
 
 SCRIPE = Path(sys.executable).parent / "scripe"

@@ -19,8 +19,8 @@ import pytest
 
 from devtools.browser import INSTALL_HINT, dump_dom, find_chromium
 from devtools.screenshot import take
+from devtools.tenants import Tenant, generation_body
 from tests.conftest import FakeLlm, Stack
-from tests.utils.factories import Tenant, generation_body
 from tests.utils.waiting import eventually
 
 METADATA_FRAMES = (

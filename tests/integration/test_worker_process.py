@@ -24,8 +24,8 @@ from db.engine import Database
 from db.migrate import upgrade
 from db.repo import ledger, posts
 from devtools.serving import free_port, serve
+from devtools.tenants import Tenant, generation_body, make_tenant
 from tests.conftest import FakeLlm, make_settings
-from tests.utils.factories import Tenant, generation_body, make_tenant
 from tests.utils.processes import Process, Processes, process_env, processes
 from tests.utils.waiting import eventually
 
@@ -87,7 +87,7 @@ async def ops(
         database_url=ops_db.url,
         temporal_task_queue=f"ops-{uuid.uuid4().hex[:8]}",
     )
-    tenant = await make_tenant(ops_db, settings)
+    tenant = await make_tenant(ops_db, settings.signing_key())
     app = create_app(settings, temporal_client=temporal_env.client, migrate=False)
     with processes(tmp_path / "processes") as procs:
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:

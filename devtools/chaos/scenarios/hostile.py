@@ -19,9 +19,9 @@ from db.repo import api_keys
 from devtools.chaos.context import Context
 from devtools.chaos.fuzz import FuzzStats, fuzz
 from devtools.chaos.report import Result
-from devtools.chaos.seed import Tenant, make_key, make_tenant
 from devtools.chaos.stack import ChaosStack, Child
 from devtools.chaos.traffic import submit
+from devtools.tenants import Tenant, make_key, make_tenant
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 BOTH = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
@@ -80,7 +80,9 @@ async def hostile_input(ctx: Context) -> Result:
     )
     started = time.monotonic()
     secret = ctx.stack.settings.signing_key()
-    tenant = await make_tenant(ctx.db, secret, name="chaos-fuzz", rate_limit=1_000_000)
+    tenant = await make_tenant(
+        ctx.db, secret, name="chaos-fuzz", plan="ENTERPRISE", rate_limit=1_000_000
+    )
     done = await submit(ctx.http, tenant, mode="test", wait_for_completion_ms=10_000)
     known = await _known_ids(ctx, tenant, done.job_id)
     main = "sqlite" if ctx.stack.settings.is_sqlite else "postgres (main stack)"
@@ -88,7 +90,9 @@ async def hostile_input(ctx: Context) -> Result:
     async with postgres_api(ctx.stack) as pg:
         if pg is not None:
             base_url, db = pg
-            pg_tenant = await make_tenant(db, secret, name="chaos-fuzz", rate_limit=1_000_000)
+            pg_tenant = await make_tenant(
+                db, secret, name="chaos-fuzz", plan="ENTERPRISE", rate_limit=1_000_000
+            )
             pg_known = {"project_id": pg_tenant.project_id}
             runs["postgres"] = await fuzz_api(base_url, db, secret, pg_tenant, examples, pg_known)
             await db.dispose()

@@ -13,8 +13,8 @@ import httpx
 
 from devtools.chaos.context import Context
 from devtools.chaos.report import Result
-from devtools.chaos.seed import Tenant
 from devtools.chaos.traffic import submit
+from devtools.tenants import Tenant
 
 ALLOWED = {200, 202, 402, 429}
 

@@ -9,7 +9,6 @@ import time
 
 from devtools.chaos.context import Context
 from devtools.chaos.report import Result
-from devtools.chaos.seed import Tenant
 from devtools.chaos.traffic import (
     ProbeLog,
     Submission,
@@ -17,6 +16,7 @@ from devtools.chaos.traffic import (
     submit_until_accepted,
     wait_final,
 )
+from devtools.tenants import Tenant
 
 CHECKED = (
     "every job DONE/FAILED with a documented code; reservations settled or released; "
