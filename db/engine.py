@@ -56,6 +56,9 @@ class Database:
             "pool_pre_ping": not self.is_sqlite,
             "pool_timeout": limits.pool_seconds,
         }
+        # As many connections as concurrent requests can use at once: a request that waits
+        # for a pooled connection past ``pool_seconds`` is a 503.
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2)
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": limits.lock_ms / 1000}
         else:
@@ -66,7 +69,7 @@ class Database:
                 "timeout": limits.connect_seconds,
                 "server_settings": server_settings,
             }
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800)
+            kwargs["pool_recycle"] = 1800
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_timeout_ms=limits.lock_ms)

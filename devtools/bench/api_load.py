@@ -14,12 +14,19 @@ from devtools.bench.stats import Samples
 GENERATIONS = "/v1/posts/generations"
 
 
+class Refused(RuntimeError):
+    """The API answered a POST with an error (the bench counts it, then goes on)."""
+
+
 @dataclass
 class WaitOutcomes:
-    """POSTs with ``wait_for_completion_ms``: how many came back DONE, and their latency."""
+    """POSTs with ``wait_for_completion_ms``: how many came back DONE, and their latency.
+    ``refused`` counts answers other than 200/202 (e.g. 503 when the stack sheds load);
+    they count as not DONE."""
 
     done: Samples = field(default_factory=Samples)
     not_done: int = 0
+    refused: int = 0
 
     @property
     def hit_rate(self) -> float:
@@ -42,7 +49,7 @@ class ApiDriver:
             body["wait_for_completion_ms"] = wait_ms
         response = await self._http.request("POST", GENERATIONS, body)
         if response.status not in (200, 202):
-            raise RuntimeError(f"POST answered {response.status}: {response.body[:300]!r}")
+            raise Refused(f"POST answered {response.status}: {response.body[:300]!r}")
         job: dict[str, object] = response.json()["data"]
         self.job_ids.append(str(job["id"]))
         return job
@@ -65,7 +72,12 @@ class ApiDriver:
             while remaining > 0:
                 remaining -= 1
                 started = time.perf_counter()
-                job = await self.submit(wait_ms)
+                try:
+                    job = await self.submit(wait_ms)
+                except Refused:
+                    outcomes.not_done += 1
+                    outcomes.refused += 1
+                    continue
                 if job["status"] == "DONE":
                     outcomes.done.latencies_ms.append((time.perf_counter() - started) * 1000)
                 else:

@@ -99,6 +99,7 @@ class Runner:
             self.log(
                 f"  POST-to-DONE c={c:<22} p50 {s.p50:7.1f} ms  p99 {s.p99:7.1f} ms  "
                 f"DONE {outcomes.hit_rate:.1%}"
+                + (f" ({outcomes.refused} refused)" if outcomes.refused else "")
             )
             await api.drained()
         for name, interval in (("GET, back to back", 0.0), ("GET, paced", POLL_INTERVAL)):
