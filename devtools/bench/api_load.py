@@ -89,27 +89,38 @@ class ApiDriver:
         return outcomes
 
     async def pollers(self, *, pollers: int, seconds: float, interval: float = 0.0) -> Samples:
-        """``pollers`` clients reading jobs for ``seconds``, each waiting ``interval`` after
-        every answer (0: back to back, the API's capacity)."""
+        """``pollers`` clients reading jobs for ``seconds``, each on its own clock: one read
+        every ``interval`` (the next one at once if an answer took longer), or back to back
+        when ``interval`` is 0 (the API's capacity).
+
+        Each poller keeps its own phase (spread evenly over the interval) instead of sleeping
+        ``interval`` after every answer: pollers that sleep after answering drift into step
+        with each other (answers that queue together come back together, and the pollers
+        all return at once), so within seconds 50 independent clients become a few bursts
+        of 50, which no real client population does."""
         samples = Samples()
         ids = self.job_ids[-200:]
-        deadline = time.perf_counter() + seconds
+        began = time.perf_counter()
+        deadline = began + seconds
 
         async def poller(offset: int) -> None:
             index = offset
-            await asyncio.sleep(interval * offset / pollers)  # spread the pollers out
-            while time.perf_counter() < deadline:
+            due = began + interval * offset / pollers
+            while True:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 started = time.perf_counter()
+                if started >= deadline:
+                    return
                 response = await self._http.request("GET", f"/v1/jobs/{ids[index % len(ids)]}")
-                if response.status != 200:
+                if response.status == 200:
+                    samples.latencies_ms.append((time.perf_counter() - started) * 1000)
+                else:
                     samples.errors += 1
-                    continue
-                samples.latencies_ms.append((time.perf_counter() - started) * 1000)
                 index += 1
-                if interval:
-                    await asyncio.sleep(interval)
+                due = max(due + interval, time.perf_counter()) if interval else 0.0
 
-        began = time.perf_counter()
         await asyncio.gather(*(poller(i) for i in range(pollers)))
         samples.wall_seconds = time.perf_counter() - began
         return samples

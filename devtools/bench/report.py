@@ -132,6 +132,7 @@ def throughput_table(r: Results) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     steps = [(f"ramp {s.offered:g}/s", s) for s in r.ramp]
+    steps += [(f"held {s.offered:g}/s: did not keep up", s) for s in r.not_held]
     steps += [(f"**{k} knee**", s) for k, s in r.at_knee.items()]
     for label, s in steps:
         rows.append(
@@ -143,7 +144,7 @@ def throughput_table(r: Results) -> list[str]:
 
 def render(r: Results) -> str:
     env = " · ".join(f"{k}: {v}" for k, v in r.environment.items())
-    knee = f"{r.knee:g} jobs/s" if r.knee else "below the first ramp step"
+    knee = f"{r.knee:g} jobs/s held" if r.knee else "not held even at the first ramp step"
     parts = [
         f"_{env}_",
         "",
@@ -173,7 +174,8 @@ def write(path: Path, section: str, body: str) -> None:
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1].lstrip("\n")
+        tail = rest.split(end, 1)[1].lstrip("\n")
+        text = head + block + ("\n" + tail if tail else "")  # one blank line after the block
     else:
         text = text.rstrip("\n") + "\n\n" + block
     path.write_text(text)

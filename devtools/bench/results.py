@@ -38,5 +38,6 @@ class Results:
     ramp: list[LoadStep] = field(default_factory=list)
     knee: float | None = None
     at_knee: dict[str, LoadStep] = field(default_factory=dict)  # "1×", "2×", "4×"
+    not_held: list[LoadStep] = field(default_factory=list)  # candidate knees that fell behind
     slow_llm_ms: int = 2000
     environment: dict[str, str] = field(default_factory=dict)

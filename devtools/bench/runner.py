@@ -162,18 +162,27 @@ class Runner:
         self.log("(d) throughput: looking for the knee")
         unloaded = self.results.api["POST-to-DONE c=1"].p50
         rate = RAMP_START
+        kept_up: list[float] = []
         while rate <= RAMP_MAX:
             step = await self._load_step(rate, self.plan.ramp_seconds)
             self.results.ramp.append(step)
             if not step.keeps_up(unloaded):
                 break
-            self.results.knee = rate
+            kept_up.append(rate)
             rate = round(rate * RAMP_FACTOR, 1)
-        knee = self.results.knee or RAMP_START
-        for factor, seconds in (
-            (1, self.plan.sustain_seconds),
-            (2, self.plan.overload_seconds),
-            (4, self.plan.overload_seconds),
-        ):
-            self.log(f"  {factor}× the knee for {seconds:g} s")
-            self.results.at_knee[f"{factor}×"] = await self._load_step(knee * factor, seconds)
+        # The knee is the highest rate that keeps up for the whole sustain period: a short
+        # ramp step can pass at a rate the stack only holds until its queues fill.
+        knee = RAMP_START
+        for knee in reversed(kept_up or [RAMP_START]):
+            self.log(f"  1× the knee ({knee:g}/s) for {self.plan.sustain_seconds:g} s")
+            held = await self._load_step(knee, self.plan.sustain_seconds)
+            self.results.at_knee["1×"] = held
+            if held.keeps_up(unloaded):
+                self.results.knee = knee
+                break
+            self.results.not_held.append(held)
+        for factor in (2, 4):
+            self.log(f"  {factor}× the knee for {self.plan.overload_seconds:g} s")
+            self.results.at_knee[f"{factor}×"] = await self._load_step(
+                knee * factor, self.plan.overload_seconds
+            )

@@ -1,0 +1,90 @@
+"""SQLite's writer queue: one process's writers take turns in arrival order, and a writer
+that waited in the queue gets only what is left of the lock bound at the file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from db.engine import Database, WaitLimits
+
+LOCK_MS = 400
+LIMITS = WaitLimits(lock_ms=LOCK_MS, pool_seconds=5, connect_seconds=1, statement_ms=None)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}", limits=LIMITS)
+    async with database.write() as session:  # creates the file and switches it to WAL
+        await session.execute(text("CREATE TABLE turns (n INTEGER)"))
+        await session.commit()
+    yield database
+    await database.dispose()
+
+
+@contextmanager
+def held_by_another_process(path: Path) -> Iterator[None]:
+    """Another connection (as another process would) holds the write lock meanwhile."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(path, isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            held.set()
+            release.wait(30)
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(30)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+async def test_writers_of_one_process_commit_in_arrival_order(db: Database) -> None:
+    async def write(n: int) -> None:
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO turns (n) VALUES (:n)"), {"n": n})
+            await session.commit()
+
+    # Created in order, so they ask for the queue in order (SQLite's own retry loop would
+    # let them in as its sleeps happen to line up).
+    await asyncio.gather(*(write(n) for n in range(30)))
+    async with db.read() as session:
+        committed = (await session.execute(text("SELECT n FROM turns ORDER BY rowid"))).scalars()
+        assert list(committed) == list(range(30))
+
+
+async def test_a_writer_that_queued_gets_what_is_left_of_the_lock_bound(
+    db: Database, tmp_path: Path
+) -> None:
+    async def write() -> float:
+        started = time.monotonic()
+        with pytest.raises((OperationalError, TimeoutError)):
+            async with db.write() as session:
+                await session.execute(text("INSERT INTO turns (n) VALUES (1)"))
+        return time.monotonic() - started
+
+    with held_by_another_process(tmp_path / "queue.db"):
+        first = asyncio.create_task(write())
+        await asyncio.sleep(LOCK_MS / 4000)  # the second arrives while the first waits
+        second = await write()
+        assert await first < 2 * LOCK_MS / 1000
+    # It waited ~3/4 of the bound in the queue, then at most the rest at the file: about
+    # one bound in all, where a full busy timeout of its own would have made it ~1.75.
+    assert second < 1.3 * LOCK_MS / 1000
