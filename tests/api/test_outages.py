@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +26,7 @@ from devtools.tenants import Tenant, generation_body, make_tenant
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.api.test_reads import done_job
 from tests.conftest import TEMPORAL_CLI, Stack
+from tests.utils.sqlite_lock import write_lock_held
 
 BOUND_SECONDS = 2.0
 
@@ -122,37 +121,12 @@ async def test_a_temporal_that_never_answers_is_503_after_the_admission_bound(
     assert listed.json()["data"] == []  # the unacknowledged row stays invisible
 
 
-@contextlib.contextmanager
-def exclusive_lock(path: Path) -> Iterator[None]:
-    """Another connection holding BEGIN EXCLUSIVE: nobody else can write meanwhile."""
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-        try:
-            connection.execute("BEGIN EXCLUSIVE")
-            held.set()
-            release.wait(30)
-            connection.execute("ROLLBACK")
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(30)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join()
-
-
 async def test_while_sqlite_is_locked_writes_are_503_fast_and_reads_still_work(
     stack: Stack, tenant: Tenant
 ) -> None:
     known = await done_job(stack, tenant)
     path = Path(stack.settings.database_url.split("///", 1)[1])
-    with exclusive_lock(path):
+    with write_lock_held(path):
         # Several at once: those queued behind the first writer share its lock-wait budget.
         answers = await asyncio.gather(
             *(

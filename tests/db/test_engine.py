@@ -4,11 +4,8 @@ that waited in the queue gets only what is left of the lock bound at the file.""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from db.engine import Database, WaitLimits
+from tests.utils.sqlite_lock import write_lock_held
 
 LOCK_MS = 400
 LIMITS = WaitLimits(lock_ms=LOCK_MS, pool_seconds=5, connect_seconds=1, statement_ms=None)
@@ -29,31 +27,6 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         await session.commit()
     yield database
     await database.dispose()
-
-
-@contextmanager
-def held_by_another_process(path: Path) -> Iterator[None]:
-    """Another connection (as another process would) holds the write lock meanwhile."""
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        connection = sqlite3.connect(path, isolation_level=None)
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            held.set()
-            release.wait(30)
-            connection.execute("ROLLBACK")
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(30)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join()
 
 
 async def test_writers_of_one_process_commit_in_arrival_order(db: Database) -> None:
@@ -80,7 +53,7 @@ async def test_a_writer_that_queued_gets_what_is_left_of_the_lock_bound(
                 await session.execute(text("INSERT INTO turns (n) VALUES (1)"))
         return time.monotonic() - started
 
-    with held_by_another_process(tmp_path / "queue.db"):
+    with write_lock_held(tmp_path / "queue.db"):
         first = asyncio.create_task(write())
         await asyncio.sleep(LOCK_MS / 4000)  # the second arrives while the first waits
         second = await write()
