@@ -1,7 +1,7 @@
 """Where one job's time goes: serial POSTs on the embedded stack, each placed on one
 timeline with its workflow history.
 
-    python -m devtools.bench.timeline [--jobs 40]
+    python -m devtools.bench.timeline [--jobs 40] [--no-sandbox]
 
 Every job is a ``POST /v1/posts/generations`` with ``wait_for_completion_ms`` (the
 customer's fastest path to a post), sent one after the other with the zero-latency fake
@@ -91,9 +91,9 @@ def _milestones(events: Sequence[HistoryEvent], origin: float) -> dict[str, floa
     return marks
 
 
-async def _run(jobs: int) -> None:
+async def _run(jobs: int, *, sandbox: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="scripe-timeline-") as workdir:
-        stack = EmbeddedStack(StackOptions(workdir=Path(workdir)))
+        stack = EmbeddedStack(StackOptions(workdir=Path(workdir), sandbox=sandbox))
         await stack.start()
         http = stack.api()
         try:
@@ -167,8 +167,11 @@ def _print_worker(before: dict[str, float], after: dict[str, float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=40)
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="SCRIPE_WORKER_WORKFLOW_SANDBOX=false"
+    )
     args = parser.parse_args()
-    asyncio.run(_run(args.jobs))
+    asyncio.run(_run(args.jobs, sandbox=not args.no_sandbox))
 
 
 if __name__ == "__main__":
