@@ -176,9 +176,9 @@ class Runner:
         for knee in reversed(kept_up or [RAMP_START]):
             self.log(f"  1× the knee ({knee:g}/s) for {self.plan.sustain_seconds:g} s")
             held = await self._load_step(knee, self.plan.sustain_seconds)
-            self.results.at_knee["1×"] = held
             if held.keeps_up(unloaded):
                 self.results.knee = knee
+                self.results.at_knee["1×"] = held
                 break
             self.results.not_held.append(held)
         for factor in (2, 4):
