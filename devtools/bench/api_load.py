@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from cli.demo import SAMPLE_SOURCE
 from devtools.bench.http import HttpClient
-from devtools.bench.stats import Samples
+from devtools.bench.stats import Samples, closed_loop
 
 GENERATIONS = "/v1/posts/generations"
 
@@ -18,19 +18,22 @@ class Refused(RuntimeError):
     """The API answered a POST with an error (the bench counts it, then goes on)."""
 
 
+class NotDone(RuntimeError):
+    """A POST's wait ran out before its job was DONE."""
+
+
 @dataclass
 class WaitOutcomes:
-    """POSTs with ``wait_for_completion_ms``: how many came back DONE, and their latency.
-    ``refused`` counts answers other than 200/202 (e.g. 503 when the stack sheds load);
-    they count as not DONE."""
+    """POSTs with ``wait_for_completion_ms``: the latencies of those that came back DONE,
+    and as ``done.errors`` those that did not. ``refused`` counts the answers other than
+    200/202 among them (e.g. 503 when the stack sheds load)."""
 
     done: Samples = field(default_factory=Samples)
-    not_done: int = 0
     refused: int = 0
 
     @property
     def hit_rate(self) -> float:
-        total = self.done.count + self.not_done
+        total = self.done.count + self.done.errors
         return self.done.count / total if total else float("nan")
 
 
@@ -62,30 +65,32 @@ class ApiDriver:
 
         return operation
 
+    def done_within(
+        self, wait_ms: int, *, on_refused: Callable[[], None] = lambda: None
+    ) -> Callable[[], Awaitable[None]]:
+        """POST with ``wait_for_completion_ms``; fails (``Refused``, ``NotDone``) unless the
+        job comes back DONE."""
+
+        async def operation() -> None:
+            try:
+                job = await self.submit(wait_ms)
+            except Refused:
+                on_refused()
+                raise
+            if job["status"] != "DONE":
+                raise NotDone(f"job {job['id']} is {job['status']}")
+
+        return operation
+
     async def post_and_wait(self, *, total: int, concurrency: int, wait_ms: int) -> WaitOutcomes:
         """``total`` POSTs with ``wait_for_completion_ms``, ``concurrency`` at a time."""
         outcomes = WaitOutcomes()
-        remaining = total
 
-        async def client() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                started = time.perf_counter()
-                try:
-                    job = await self.submit(wait_ms)
-                except Refused:
-                    outcomes.not_done += 1
-                    outcomes.refused += 1
-                    continue
-                if job["status"] == "DONE":
-                    outcomes.done.latencies_ms.append((time.perf_counter() - started) * 1000)
-                else:
-                    outcomes.not_done += 1
+        def refused() -> None:
+            outcomes.refused += 1
 
-        began = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        outcomes.done.wall_seconds = time.perf_counter() - began
+        operation = self.done_within(wait_ms, on_refused=refused)
+        outcomes.done = await closed_loop(operation, total=total, concurrency=concurrency)
         return outcomes
 
     async def pollers(self, *, pollers: int, seconds: float, interval: float = 0.0) -> Samples:

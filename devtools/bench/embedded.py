@@ -21,8 +21,9 @@ from cli.stack import api_command, dev_server_command, worker_command
 from config import Settings
 from devtools.bench.http import HttpClient
 from devtools.bench.procs import Processes
-from devtools.bench.seed import BENCH_RATE_LIMIT_PER_MINUTE, BenchTenant, seed
+from devtools.bench.seed import BENCH_RATE_LIMIT_PER_MINUTE, seed
 from devtools.serving import free_port
+from devtools.tenants import Tenant
 
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -57,7 +58,7 @@ class EmbeddedStack:
             rate_limit_per_minute=BENCH_RATE_LIMIT_PER_MINUTE,
             worker_metrics_port=free_port(),
         )
-        self.tenant: BenchTenant | None = None
+        self.tenant: Tenant | None = None
         self.client: Client | None = None
         self.llm = "fast"
 
@@ -122,7 +123,7 @@ class EmbeddedStack:
         return HttpClient(
             self.settings.api_host,
             self.settings.api_port,
-            headers={"Authorization": f"Bearer {self.tenant.api_key}"},
+            headers=self.tenant.headers("live"),
         )
 
     async def _connect_temporal(self) -> Client:

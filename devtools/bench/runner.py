@@ -140,13 +140,8 @@ class Runner:
         await self.stack.use_llm("fast")
 
     async def _load_step(self, rate: float, seconds: float) -> LoadStep:
-        async def job() -> None:
-            done = await self.api.submit(KNEE_WAIT_MS)
-            if done["status"] != "DONE":
-                raise RuntimeError(f"job {done['id']} is {done['status']}")
-
         meter = CpuMeter(self._pids())
-        samples = await open_loop(job, rate=rate, seconds=seconds)
+        samples = await open_loop(self.api.done_within(KNEE_WAIT_MS), rate=rate, seconds=seconds)
         step = LoadStep(offered=rate, samples=samples, cpu=meter.read())
         busiest = max(step.cpu, key=lambda n: step.cpu[n])
         self.log(
