@@ -12,7 +12,7 @@ from db.engine import Database
 from devtools.chaos.invariants import Audit, audit
 from devtools.chaos.report import Result
 from devtools.chaos.stack import ChaosStack
-from devtools.chaos.traffic import wait_workspaces_final
+from devtools.chaos.traffic import Submission, wait_final, wait_workspaces_final
 from devtools.tenants import Tenant, make_tenant
 
 
@@ -40,6 +40,13 @@ class Context:
         async with httpx.AsyncClient(base_url=self.stack.llm_url) as http:
             stats: dict[str, int] = (await http.get("/_chaos/stats")).json()
             return stats
+
+    async def expect_finished(self, result: Result, submissions: list[Submission]) -> None:
+        """Every submission was accepted, and every accepted job ends (DONE or FAILED)."""
+        job_ids = {s.job_id for s in submissions if s.job_id}
+        unfinished = await wait_final(self.db, job_ids, timeout=600)
+        result.expect(all(s.job_id for s in submissions), "a submission was never accepted")
+        result.expect(not unfinished, f"{len(unfinished)} jobs never finished")
 
     async def audit_into(self, result: Result, *workspace_ids: str) -> Audit:
         """Once nothing is in flight, check the invariants and put the figures and

@@ -110,9 +110,7 @@ async def sqlite_locked(ctx: Context) -> Result:
         )
         recoveries.append(time.monotonic() - released)
     submissions = await feeding
-    unfinished = await wait_final(ctx.db, {s.job_id for s in submissions if s.job_id}, timeout=600)
-    result.expect(all(s.job_id for s in submissions), "a submission was never accepted")
-    result.expect(not unfinished, f"{len(unfinished)} jobs never finished")
+    await ctx.expect_finished(result, submissions)
     await ctx.audit_into(result, tenant.workspace_id)
     result.figures.update(
         {

@@ -80,9 +80,7 @@ async def hostile_input(ctx: Context) -> Result:
     )
     started = time.monotonic()
     secret = ctx.stack.settings.signing_key()
-    tenant = await make_tenant(
-        ctx.db, secret, name="chaos-fuzz", plan="ENTERPRISE", rate_limit=1_000_000
-    )
+    tenant = await ctx.tenant("chaos-fuzz", rate_limit=1_000_000)
     done = await submit(ctx.http, tenant, mode="test", wait_for_completion_ms=10_000)
     known = await _known_ids(ctx, tenant, done.job_id)
     main = "sqlite" if ctx.stack.settings.is_sqlite else "postgres (main stack)"

@@ -16,7 +16,7 @@ from devtools.chaos.proxy import TcpProxy
 from devtools.chaos.report import Result
 from devtools.chaos.scenarios.processes import CHECKED, feed
 from devtools.chaos.stack import ChaosStack
-from devtools.chaos.traffic import ProbeLog, probe_outage, submit_until_accepted, wait_final
+from devtools.chaos.traffic import ProbeLog, probe_outage, submit_until_accepted
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PORT_SHIFT = 20  # the PostgreSQL stack runs beside the SQLite one
@@ -108,9 +108,7 @@ async def _run(
             )
         )
     submissions = await feeding
-    unfinished = await wait_final(ctx.db, {s.job_id for s in submissions if s.job_id}, timeout=600)
-    result.expect(all(s.job_id for s in submissions), "a submission was never accepted")
-    result.expect(not unfinished, f"{len(unfinished)} jobs never finished")
+    await ctx.expect_finished(result, submissions)
     await ctx.audit_into(result, tenant.workspace_id)
     result.figures.update(
         {

@@ -14,7 +14,6 @@ from devtools.chaos.traffic import (
     Submission,
     probe_outage,
     submit_until_accepted,
-    wait_final,
 )
 from devtools.tenants import Tenant
 
@@ -61,10 +60,8 @@ async def worker_kill(ctx: Context) -> Result:
         await ctx.stack.restart_worker()
         await asyncio.sleep(rng.uniform(1.0, 3.0))  # the schedule of the next kill
     submissions = await feeding
-    unfinished = await wait_final(ctx.db, {s.job_id for s in submissions if s.job_id}, timeout=600)
+    await ctx.expect_finished(result, submissions)
     after = await ctx.llm_stats()
-    result.expect(all(s.job_id for s in submissions), "a submission was never accepted")
-    result.expect(not unfinished, f"{len(unfinished)} jobs never finished")
     found = await ctx.audit_into(result, tenant.workspace_id)
     billed = after.get("billed_calls", 0) - before.get("billed_calls", 0)
     result.figures.update(
@@ -127,9 +124,7 @@ async def temporal_restart(ctx: Context) -> Result:
     worker_survived = ctx.stack.children["worker"].alive()
     if not worker_survived:
         await ctx.stack.restart_worker()
-    unfinished = await wait_final(ctx.db, {s.job_id for s in submissions if s.job_id}, timeout=600)
-    result.expect(all(s.job_id for s in submissions), "a submission was never accepted")
-    result.expect(not unfinished, f"{len(unfinished)} jobs never finished")
+    await ctx.expect_finished(result, submissions)
     await ctx.audit_into(result, tenant.workspace_id)
     result.figures.update(
         {
