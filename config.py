@@ -109,6 +109,19 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def worker_metrics_address(self) -> str | None:
+        """``host:port`` of the worker's Prometheus endpoint; None when it is off (port 0)."""
+        if not self.worker_metrics_port:
+            return None
+        return f"{self.worker_metrics_host}:{self.worker_metrics_port}"
+
+    @property
+    def temporal_host_port(self) -> tuple[str, int]:
+        """``temporal_address`` split for a server to listen on (no host: 127.0.0.1)."""
+        host, _, port = self.temporal_address.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+    @property
     def spend_estimate_nanos(self) -> int:
         return cents_to_nanos(self.spend_estimate_cents)
 

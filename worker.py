@@ -112,9 +112,9 @@ async def run_worker(settings: Settings) -> None:
 
 
 def _metrics_url(settings: Settings) -> str:
-    if not settings.worker_metrics_port:
+    if settings.worker_metrics_address is None:
         return "nothing (SCRIPE_WORKER_METRICS_PORT=0)"
-    return f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}/metrics"
+    return f"http://{settings.worker_metrics_address}/metrics"
 
 
 def main() -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
@@ -13,7 +12,7 @@ from temporalio.service import RPCError
 from cli.common import JsonOption, database, emit, fail, run
 from config import get_settings
 from connections import connect_temporal
-from contracts import PUBLIC_JOB_STATUSES, JobStatus
+from contracts import PUBLIC_JOB_STATUSES, JobMode, JobStatus
 from db.repo import jobs as jobs_repo
 from db.tables import Job
 from domain.money import nanos_to_cents
@@ -30,23 +29,23 @@ from services.operator_jobs import (
 jobs_app = typer.Typer(help="Find, inspect and retry jobs (Temporal search attributes).")
 
 T = TypeVar("T")
-STATUSES = ", ".join(s.value for s in PUBLIC_JOB_STATUSES)
+STATUS_VALUES = [s.value for s in PUBLIC_JOB_STATUSES]
+STATUSES = ", ".join(STATUS_VALUES)
+MODES = [m.value for m in JobMode]
 
 
-@asynccontextmanager
-async def operator_jobs() -> AsyncIterator[OperatorJobs]:
+async def operator_jobs() -> OperatorJobs:
     settings = get_settings()
     try:
         client = await connect_temporal(settings)
     except RuntimeError as err:
         raise fail(f"Temporal is unreachable at {settings.temporal_address}: {err}") from err
-    yield OperatorJobs(client=client, ui_url=settings.temporal_ui_url)
+    return OperatorJobs(client=client, ui_url=settings.temporal_ui_url)
 
 
 def _run_operation(operation: Callable[[OperatorJobs], Awaitable[T]]) -> T:
     async def go() -> T:
-        async with operator_jobs() as jobs:
-            return await operation(jobs)
+        return await operation(await operator_jobs())
 
     try:
         return run(go())
@@ -104,9 +103,9 @@ def list_jobs(
     as_json: bool = JsonOption,
 ) -> None:
     """Jobs by workspace, status, project and mode, newest first (current runs only)."""
-    if status is not None and status not in STATUSES.split(", "):
+    if status is not None and status not in STATUS_VALUES:
         raise fail(f"--status is one of {STATUSES}")
-    if mode is not None and mode not in ("live", "test"):
+    if mode is not None and mode not in MODES:
         raise fail("--mode is live or test")
     job_filter = JobFilter(
         workspace_id=workspace_id,

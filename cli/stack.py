@@ -67,15 +67,15 @@ def dev_server_command(
 ) -> list[str]:
     """The ``temporal server start-dev`` command line; ``tuned=False`` leaves out the
     settings above (the benchmark's "before" column)."""
-    host, _, port = settings.temporal_address.rpartition(":")
+    host, port = settings.temporal_host_port
     command = [
         str(temporal_executable()),
         "server",
         "start-dev",
         "--ip",
-        host or "127.0.0.1",
+        host,
         "--port",
-        port,
+        str(port),
         "--ui-port",
         str(ui_port),
         "--namespace",
@@ -147,11 +147,7 @@ def _check_ports_free(settings: Settings, *, ui_port: int, external_temporal: bo
         "API (SCRIPE_API_PORT)": (settings.api_host, settings.api_port)
     }
     if not external_temporal:
-        temporal_host, _, temporal_port = settings.temporal_address.rpartition(":")
-        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = (
-            temporal_host or "127.0.0.1",
-            int(temporal_port),
-        )
+        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = settings.temporal_host_port
         wanted["Temporal Web UI (--ui-port)"] = ("127.0.0.1", ui_port)
     for what, (host, port) in wanted.items():
         with socket.socket() as probe:

@@ -28,9 +28,9 @@ LLM_LATENCY_BUCKETS_MS = (250, 500, 1000, 2000, 5000, 10_000, 20_000, 30_000, 60
 def worker_runtime(settings: Settings) -> Runtime:
     """A runtime for one worker process. Port 0 turns the metrics endpoint off."""
     metrics = None
-    if settings.worker_metrics_port:
+    if settings.worker_metrics_address:
         metrics = PrometheusConfig(
-            bind_address=f"{settings.worker_metrics_host}:{settings.worker_metrics_port}",
+            bind_address=settings.worker_metrics_address,
             histogram_bucket_overrides={"scripe_llm_request_latency": LLM_LATENCY_BUCKETS_MS},
         )
     return Runtime(
