@@ -15,9 +15,7 @@ jobs, with the update re-applied and excluded.
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.demo import SAMPLE_SOURCE
+from cli.stack import temporal_executable
 from config import Settings
 from contracts import SEARCH_ATTRIBUTES, GenerationOptions, JobMode, SourceSpec
 from db.engine import Database
@@ -155,13 +154,11 @@ async def record(client: Client, settings: Settings, fake: FakeOpenAI) -> dict[s
         return recorder.histories
 
 
-async def _with_stack(
-    run: Callable[[Client, Settings, FakeOpenAI], Awaitable[dict[str, str]]],
-) -> dict[str, str]:
+async def _record_on_a_fresh_stack() -> dict[str, str]:
     fake = FakeOpenAI()
     with tempfile.TemporaryDirectory() as tmp:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+            dev_server_existing_path=str(temporal_executable()),
             search_attributes=list(SEARCH_ATTRIBUTES),
             data_converter=pydantic_data_converter,
         )
@@ -175,11 +172,11 @@ async def _with_stack(
                 openai_base_url=f"{llm}/v1",
             )
             await upgrade(settings.database_url)
-            return await run(env.client, settings, fake)
+            return await record(env.client, settings, fake)
 
 
 def main() -> None:
-    histories = asyncio.run(_with_stack(record))
+    histories = asyncio.run(_record_on_a_fresh_stack())
     for name, text in sorted(histories.items()):
         (OUT / f"{name}.json").write_text(text)
         print(f"wrote {OUT / f'{name}.json'}")

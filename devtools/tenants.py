@@ -75,7 +75,6 @@ async def make_tenant(
     cap_cents: int | None = None,
     rate_limit: int | None = 10_000,
     project_status: str = "ACTIVE",
-    language: str = "en",
     demo_voice: bool = False,
 ) -> Tenant:
     """A workspace with a live and a test key and one project.
@@ -96,13 +95,12 @@ async def make_tenant(
             workspace_id=ws.id,
             name="Northwind Growth",
             type="PERSONAL_BRAND",
-            language=language,
+            language="en",
             url=None,
             tone_profile={"cta": "What would you add?", "person": "I"},
             voice_samples=["Short lines. Real numbers. No hype."],
             pillars=["Customer retention", "B2B content strategy"],
             now=now,
-            status=project_status,
         )
         kb = "Customers with a personal onboarding call churn 38% less in their first year."
         await projects.add_kb_document(
