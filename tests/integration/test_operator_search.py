@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from db.repo import projects as projects_repo
 from devtools.tenants import Tenant, generation_body
 from services.operator_jobs import JobFilter, OperatorJobs, visibility_query
 from tests.conftest import FakeLlm, Stack
+from tests.utils.processes import process_env
 from tests.utils.waiting import eventually
 
 SCRIPE = Path(sys.executable).parent / "scripe"
@@ -159,15 +159,7 @@ def test_visibility_query_is_the_web_ui_syntax_and_refuses_anything_but_ids() ->
 
 
 async def scripe(stack: Stack, ui_port: int, *args: str) -> tuple[int, str, str]:
-    settings = stack.settings
-    env = {
-        **os.environ,
-        "SCRIPE_DATA_DIR": str(settings.data_dir),
-        "SCRIPE_DATABASE_URL": settings.database_url,
-        "SCRIPE_SECRET_KEY": "test-secret-key",
-        "SCRIPE_TEMPORAL_ADDRESS": settings.temporal_address,
-        "SCRIPE_TEMPORAL_UI_URL": f"http://127.0.0.1:{ui_port}",
-    }
+    env = process_env(stack.settings, temporal_ui_url=f"http://127.0.0.1:{ui_port}")
     process = await asyncio.create_subprocess_exec(
         str(SCRIPE),
         *args,
