@@ -12,8 +12,8 @@ import pytest
 from db.repo import api_keys as keys_repo
 from devtools.tenants import Tenant, generation_body, make_key
 from tests.api.test_errors_and_headers import assert_envelope
-from tests.api.test_reads import done_job
 from tests.conftest import Stack
+from tests.utils.jobs import done_job
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from db.engine import Database
 from devtools.serving import serve
 from devtools.tenants import Tenant, generation_body, make_tenant
 from tests.api.test_errors_and_headers import assert_envelope
-from tests.api.test_reads import done_job
 from tests.conftest import Stack
+from tests.utils.jobs import done_job
 from worker import WorkerResources, build_worker
 
 NASTY = [

@@ -24,8 +24,8 @@ from db.engine import Database
 from devtools.serving import free_port, serve
 from devtools.tenants import Tenant, generation_body, make_tenant
 from tests.api.test_errors_and_headers import assert_envelope
-from tests.api.test_reads import done_job
 from tests.conftest import TEMPORAL_CLI, Stack
+from tests.utils.jobs import done_job
 from tests.utils.sqlite_lock import write_lock_held
 
 BOUND_SECONDS = 2.0

@@ -19,6 +19,7 @@ from devtools.serving import serve
 from devtools.tenants import Tenant, generation_body
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.conftest import Stack
+from tests.utils.jobs import done_job
 
 ARTICLE = """<html><head><title>Why onboarding calls win</title>
 <script>var tracking = "do not read me";</script></head><body>
@@ -28,16 +29,6 @@ ARTICLE = """<html><head><title>Why onboarding calls win</title>
 <p>Customers who had a personal onboarding call churned 38% less in their first year.</p>
 <p>The call costs thirty minutes; a lost customer costs a year of revenue and referrals.</p>
 </article><footer>© Example Inc. All rights reserved. Cookie settings.</footer></body></html>"""
-
-
-async def done_job(stack: Stack, tenant: Tenant, **body: Any) -> dict[str, Any]:
-    response = await stack.http.post(
-        "/v1/posts/generations",
-        json=generation_body(tenant, wait_for_completion_ms=10_000, **body),
-        headers=tenant.headers(),
-    )
-    job: dict[str, Any] = response.json()["data"]
-    return job
 
 
 async def test_posts_list_by_project_with_status_filter_and_pages(

@@ -28,6 +28,7 @@ from ids import new_id
 from services.admission import TemporalJobs
 from services.operator_jobs import JobNotFound, NotRetryable, OperatorJobs
 from tests.conftest import FakeLlm, Stack
+from tests.utils.jobs import done_job
 from tests.utils.waiting import eventually
 
 
@@ -195,12 +196,7 @@ async def test_a_job_can_be_retried_again_after_its_retry_failed(
 async def test_retry_refuses_jobs_that_are_not_failed(
     stack: Stack, tenant: Tenant, llm: FakeLlm
 ) -> None:
-    response = await stack.http.post(
-        "/v1/posts/generations",
-        json=generation_body(tenant, wait_for_completion_ms=10_000),
-        headers=tenant.headers(),
-    )
-    done = response.json()["data"]
+    done = await done_job(stack, tenant)
     assert done["status"] == "DONE"
     with pytest.raises(NotRetryable, match=r"is DONE .*only FAILED jobs can be retried"):
         await operator(stack).retry(done["id"], reason="no")

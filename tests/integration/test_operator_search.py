@@ -9,15 +9,16 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from contracts import JobStatus
 from db.repo import projects as projects_repo
-from devtools.tenants import Tenant, generation_body
+from devtools.tenants import Tenant
 from services.operator_jobs import JobFilter, OperatorJobs, visibility_query
 from tests.conftest import FakeLlm, Stack
+from tests.utils.jobs import done_job
 from tests.utils.processes import process_env
 from tests.utils.waiting import eventually
 
@@ -37,13 +38,10 @@ class Jobs:
     project_2: str
 
 
-async def submit(stack: Stack, tenant: Tenant, mode: str = "test", **body: Any) -> dict[str, Any]:
-    response = await stack.http.post(
-        "/v1/posts/generations",
-        json=generation_body(tenant, wait_for_completion_ms=15_000, **body),
-        headers=tenant.headers(mode),  # type: ignore[arg-type]
-    )
-    job: dict[str, Any] = response.json()["data"]
+async def submit(
+    stack: Stack, tenant: Tenant, mode: Literal["live", "test"] = "test", **body: Any
+) -> dict[str, Any]:
+    job = await done_job(stack, tenant, mode, wait_ms=15_000, **body)
     assert job["status"] in ("DONE", "FAILED"), job
     return job
 

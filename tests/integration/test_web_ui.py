@@ -12,15 +12,15 @@ import os
 import struct
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from devtools.browser import INSTALL_HINT, dump_dom, find_chromium
 from devtools.screenshot import take
-from devtools.tenants import Tenant, generation_body
+from devtools.tenants import Tenant
 from tests.conftest import FakeLlm, Stack
+from tests.utils.jobs import done_job
 from tests.utils.waiting import eventually
 
 METADATA_FRAMES = (
@@ -69,20 +69,10 @@ async def job_page(stack: Stack, ui_port: int, job_id: str) -> tuple[str, dict[s
     return await eventually(loaded, timeout=60, interval=0.5)
 
 
-async def submit(stack: Stack, tenant: Tenant, mode: str) -> dict[str, Any]:
-    response = await stack.http.post(
-        "/v1/posts/generations",
-        json=generation_body(tenant, wait_for_completion_ms=15_000),
-        headers=tenant.headers(mode),  # type: ignore[arg-type]
-    )
-    job: dict[str, Any] = response.json()["data"]
-    return job
-
-
 async def test_web_ui_page_of_a_job_shows_its_summary(
     stack: Stack, tenant: Tenant, temporal_ui_port: int, chromium: str
 ) -> None:
-    job = await submit(stack, tenant, "test")
+    job = await done_job(stack, tenant, "test", wait_ms=15_000)
     assert job["status"] == "DONE"
 
     dom, frames = await job_page(stack, temporal_ui_port, job["id"])
@@ -99,7 +89,7 @@ async def test_web_ui_page_of_a_failed_job_says_why_it_failed(
     stack: Stack, tenant: Tenant, llm: FakeLlm, temporal_ui_port: int, chromium: str
 ) -> None:
     llm.fake.script.append("400")
-    job = await submit(stack, tenant, "live")
+    job = await done_job(stack, tenant, "live", wait_ms=15_000)
     assert job["status"] == "FAILED"
 
     _, frames = await job_page(stack, temporal_ui_port, job["id"])

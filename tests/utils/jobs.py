@@ -1,10 +1,33 @@
-"""Assertions about job responses shared by the API tests."""
+"""Jobs for tests: a finished one over HTTP, and assertions about job responses."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+
+from devtools.tenants import Tenant, generation_body
+
+if TYPE_CHECKING:
+    from tests.conftest import Stack
+
+
+async def done_job(
+    stack: Stack,
+    tenant: Tenant,
+    mode: Literal["live", "test"] = "test",
+    *,
+    wait_ms: int = 10_000,
+    **body: Any,
+) -> dict[str, Any]:
+    """POST a generation and wait up to ``wait_ms`` for it: the job as the API returns it."""
+    response = await stack.http.post(
+        "/v1/posts/generations",
+        json=generation_body(tenant, wait_for_completion_ms=wait_ms, **body),
+        headers=tenant.headers(mode),
+    )
+    job: dict[str, Any] = response.json()["data"]
+    return job
 
 
 def accepted_job(response: httpx.Response) -> dict[str, Any]:
