@@ -148,8 +148,7 @@ class TemporalJobs:
         timed out before the server took the start. Started without the update, the
         workflow still admits the job: admission never depends on the update."""
         if await self._refused():  # fails at once, where the SDK would retry for 10 s
-            log.warning("admission: Temporal refuses connections; answering 503")
-            raise ServiceUnavailable(UNREACHABLE_MESSAGE)
+            raise _refuses_connections()
         try:
             async with asyncio.timeout(START_TIMEOUT):
                 await self._client.start_workflow(
@@ -175,16 +174,17 @@ class TemporalJobs:
         while not call.done():
             await asyncio.wait({call}, timeout=PROBE_AFTER)
             if not call.done() and await self._refused():
-                log.warning("admission: Temporal refuses connections; answering 503")
-                raise ServiceUnavailable(UNREACHABLE_MESSAGE)
+                raise _refuses_connections()
         await call
 
+    async def _check_health(self) -> None:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            await self._client.service_client.check_health(timeout=timedelta(seconds=PROBE_TIMEOUT))
+
     async def _refused(self) -> bool:
+        """A definite "cannot connect" (not a slow answer)."""
         try:
-            async with asyncio.timeout(PROBE_TIMEOUT):
-                await self._client.service_client.check_health(
-                    timeout=timedelta(seconds=PROBE_TIMEOUT)
-                )
+            await self._check_health()
         except (RPCError, RuntimeError) as err:
             return is_unreachable(err) and not _timed_out(err)
         except TimeoutError:
@@ -203,13 +203,15 @@ class TemporalJobs:
 
     async def reachable(self) -> bool:
         try:
-            async with asyncio.timeout(PROBE_TIMEOUT):
-                await self._client.service_client.check_health(
-                    timeout=timedelta(seconds=PROBE_TIMEOUT)
-                )
+            await self._check_health()
             return True
         except Exception:  # noqa: BLE001 - any failure means "not reachable" for health
             return False
+
+
+def _refuses_connections() -> ServiceUnavailable:
+    log.warning("admission: Temporal refuses connections; answering 503")
+    return ServiceUnavailable(UNREACHABLE_MESSAGE)
 
 
 def _mark_retrieved(
