@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import sys
 import time
@@ -22,6 +21,7 @@ from config import Settings
 from devtools.bench.http import HttpClient
 from devtools.bench.procs import Processes
 from devtools.bench.seed import BENCH_RATE_LIMIT_PER_MINUTE, seed
+from devtools.child_env import scripe_env
 from devtools.serving import free_port
 from devtools.tenants import Tenant
 
@@ -67,23 +67,21 @@ class EmbeddedStack:
 
     def _env(self) -> dict[str, str]:
         """The children's environment: ours without SCRIPE_*, then the bench's settings."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPE_")}
         s = self.settings
         assert s.secret_key is not None and s.openai_api_key is not None
-        env.update(
-            SCRIPE_DATA_DIR=str(s.data_dir),
-            SCRIPE_DATABASE_URL=s.database_url,
-            SCRIPE_SECRET_KEY=s.secret_key.get_secret_value(),
-            SCRIPE_TEMPORAL_ADDRESS=s.temporal_address,
-            SCRIPE_API_HOST=s.api_host,
-            SCRIPE_API_PORT=str(s.api_port),
-            SCRIPE_OPENAI_API_KEY=s.openai_api_key.get_secret_value(),
-            SCRIPE_OPENAI_BASE_URL=self._llm_url(self.llm),
-            SCRIPE_RATE_LIMIT_PER_MINUTE=str(s.rate_limit_per_minute),
-            SCRIPE_WORKER_METRICS_PORT=str(s.worker_metrics_port),
-            SCRIPE_WORKER_WORKFLOW_SANDBOX=str(self.options.sandbox).lower(),
+        return scripe_env(
+            data_dir=s.data_dir,
+            database_url=s.database_url,
+            secret_key=s.secret_key.get_secret_value(),
+            temporal_address=s.temporal_address,
+            api_host=s.api_host,
+            api_port=s.api_port,
+            openai_api_key=s.openai_api_key.get_secret_value(),
+            openai_base_url=self._llm_url(self.llm),
+            rate_limit_per_minute=s.rate_limit_per_minute,
+            worker_metrics_port=s.worker_metrics_port,
+            worker_workflow_sandbox=self.options.sandbox,
         )
-        return env
 
     async def start(self) -> None:
         db_file = self.options.workdir / "temporal.db" if self.options.temporal_on_disk else None

@@ -8,7 +8,6 @@ session of its own, configured only through ``SCRIPE_*`` variables, on non-defau
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
@@ -27,6 +26,7 @@ from config import Settings
 from connections import connect_temporal
 from db.engine import Database
 from db.migrate import upgrade
+from devtools.child_env import scripe_env
 
 SECRET = "chaos-secret-key-not-for-production"
 TASK_QUEUE = "scripe-chaos"
@@ -168,27 +168,23 @@ class ChaosStack:
         ]
 
     def _environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPE_")}
-        env.update(
-            {
-                "SCRIPE_DATA_DIR": str(self.root),
-                "SCRIPE_DATABASE_URL": self.database_url
-                or f"sqlite+aiosqlite:///{self.root / 'scripe.db'}",
-                "SCRIPE_SECRET_KEY": SECRET,
-                "SCRIPE_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports.temporal}",
-                "SCRIPE_TEMPORAL_TASK_QUEUE": TASK_QUEUE,
-                "SCRIPE_API_HOST": "127.0.0.1",
-                "SCRIPE_API_PORT": str(self.ports.api),
-                "SCRIPE_OPENAI_API_KEY": "sk-chaos-fake",
-                "SCRIPE_OPENAI_BASE_URL": f"http://127.0.0.1:{self.ports.llm}/v1",
-                "SCRIPE_LLM_TIMEOUT_SECONDS": "3",
-                "SCRIPE_KEY_CACHE_SECONDS": "2",
-                "SCRIPE_RATE_LIMIT_PER_MINUTE": "100000",
-                "SCRIPE_LOG_FORMAT": "text",
-                "SCRIPE_LOG_LEVEL": "WARNING",
-                "SCRIPE_WORKER_METRICS_PORT": "0",
-                "SCRIPE_WORKER_GRACEFUL_SHUTDOWN_SECONDS": "5",
-            }
+        env = scripe_env(
+            data_dir=self.root,
+            database_url=self.database_url or f"sqlite+aiosqlite:///{self.root / 'scripe.db'}",
+            secret_key=SECRET,
+            temporal_address=f"127.0.0.1:{self.ports.temporal}",
+            temporal_task_queue=TASK_QUEUE,
+            api_host="127.0.0.1",
+            api_port=self.ports.api,
+            openai_api_key="sk-chaos-fake",
+            openai_base_url=f"http://127.0.0.1:{self.ports.llm}/v1",
+            llm_timeout_seconds=3,
+            key_cache_seconds=2,
+            rate_limit_per_minute=100000,
+            log_format="text",
+            log_level="WARNING",
+            worker_metrics_port=0,
+            worker_graceful_shutdown_seconds=5,
         )
         env.update(self.extra_env)
         return env

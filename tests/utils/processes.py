@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
+from devtools.child_env import scripe_env
 from tests.utils.waiting import eventually
 
 LogLine = dict[str, Any]
@@ -38,9 +38,7 @@ def process_env(settings: Settings, **overrides: object) -> dict[str, str]:
     if settings.openai_api_key is not None:
         values["openai_api_key"] = settings.openai_api_key.get_secret_value()
     values.update(overrides)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRIPE_")}
-    env.update({f"SCRIPE_{k.upper()}": str(v) for k, v in values.items()})
-    return env
+    return scripe_env(**values)
 
 
 @dataclass
