@@ -44,6 +44,12 @@ _DANGLING = frozenset(
     denn oder trotzdem mais et donc cela ça ce ces il elle ils alors puis ou pero y así
     esto eso estos ello él ella ellos entonces o""".split()
 )
+# Words that answer an earlier sentence wherever they stand ("kostet aber weniger"): a
+# hook with one reads as the middle of an argument.
+_ANSWERING = frozenset(
+    """however therefore also too aber trotzdem deshalb jedoch dennoch auch mais pourtant
+    donc aussi pero también embargo""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,14 @@ def write_offline(
 
     sentences = _scored(source_text, language)
     source_stems = [s for sentence in sentences for s in content_stems(sentence.text, language)]
-    pillar = relevant_pillar(context.pillars, source_stems, language)
+    # Pillars are written in the project's language: a post in another one does not quote
+    # them mid-sentence.
+    same_language = primary(context.language or "en") == primary(language)
+    pillar = (
+        relevant_pillar(context.pillars, source_stems, language, sentences=len(sentences))
+        if same_language
+        else ""
+    )
     hook, lead = _hook(sentences, str(profile.get("hook_style", "bold_claim")), pillar, phrases)
     used = {hook.index} if hook else set()
     body = [s for s in sentences if s.index not in used and _is_body(s.text)]
@@ -84,7 +97,9 @@ def write_offline(
             language=language,
         )
 
-    insight = relevant_insight(context.passages, source_stems, language)
+    insight = relevant_insight(
+        context.passages, source_stems, language, project_language=context.language or "en"
+    )
     extras: dict[str, str] = {}
     if phrases and tone in phrases.bridge:
         extras["bridge"] = phrases.bridge[tone]
@@ -97,7 +112,9 @@ def write_offline(
 
     head = [lead[0]] + ([lead[1]] if len(lead) > 1 else [])
     fixed = sum(len(p) + 2 for p in head + [closing]) + (len(" ".join(tags)) + 2 if tags else 0)
-    chosen, kept = _fit(body, extras, budget=min(limit, TARGET_CHARS) - fixed)
+    chosen, kept = _fit(
+        body, extras, budget=min(limit, TARGET_CHARS) - fixed, hook=hook.index if hook else -1
+    )
 
     paragraphs = [head[0]]
     if "bridge" in kept:
@@ -139,7 +156,9 @@ def _hook(
     if style == "story":
         chosen = openers[0]
     elif style == "question":
-        question = next((s for s in openers if s.text.endswith("?") and len(s.text) <= HOOK_MAX), None)
+        question = next(
+            (s for s in openers if s.text.endswith("?") and len(s.text) <= HOOK_MAX), None
+        )
         if question is None and pillar and phrases:
             claim = max(openers, key=_hook_score)
             return claim, [phrases.question_hook.format(pillar=pillar), claim.text]
@@ -152,12 +171,12 @@ def _hook(
 def _hook_score(sentence: _Sentence) -> tuple[float, int]:
     value = sentence.score - (3.0 if len(sentence.text) > HOOK_MAX else 0.0)
     value -= 0.5 if sentence.text.endswith((":", "?")) else 0.0
+    value -= 1.5 if any(w.lower() in _ANSWERING for w in words(sentence.text)) else 0.0
     return (value, -sentence.index)  # max(): the earliest among equals
 
 
 def _can_open(text: str) -> bool:
-    first = words(text[:40])
-    return bool(first) and first[0].lower() not in _DANGLING and _is_body(text)
+    return bool(words(text)) and not _points_back(text) and _is_body(text)
 
 
 def _split_hook(text: str) -> list[str]:
@@ -184,27 +203,55 @@ def _only_hashtags(text: str) -> bool:
 
 
 def _fit(
-    body: Sequence[_Sentence], extras: dict[str, str], *, budget: int
+    body: Sequence[_Sentence], extras: dict[str, str], *, budget: int, hook: int
 ) -> tuple[list[_Sentence], dict[str, str]]:
     """The body sentences and extras that fit ``budget``, most valuable first: the two
     strongest sentences, the tone line and the knowledge-base sentence, two more, the
-    pillar tie-in, then the rest."""
+    pillar tie-in, then the rest. A sentence that points back ("But…", "It…") comes only
+    with the sentence before it."""
+    by_index = {s.index: s for s in body}
     ranked = sorted(body, key=lambda s: (-s.score, s.index))[:MAX_BODY_SENTENCES]
     order: list[_Sentence | str] = [*ranked[:2], "bridge", "insight", *ranked[2:4], "pillar"]
     order += ranked[4:]
-    chosen: list[_Sentence] = []
+    chosen: dict[int, _Sentence] = {}
     kept: dict[str, str] = {}
     used = 0
     for item in order:
-        text = item.text if isinstance(item, _Sentence) else extras.get(item, "")
-        if not text or used + len(text) + 2 > budget:
+        if isinstance(item, str):
+            text = extras.get(item, "")
+            if text and used + len(text) + 2 <= budget:
+                used += len(text) + 2
+                kept[item] = text
             continue
-        used += len(text) + 2
-        if isinstance(item, _Sentence):
-            chosen.append(item)
-        else:
-            kept[item] = text
-    return sorted(chosen, key=lambda s: s.index), kept
+        unit = _with_antecedent(item, by_index, chosen, hook)
+        cost = sum(len(s.text) + 2 for s in unit)
+        if unit and used + cost <= budget:
+            used += cost
+            chosen.update((s.index, s) for s in unit)
+    return [chosen[i] for i in sorted(chosen)], kept
+
+
+def _with_antecedent(
+    sentence: _Sentence, by_index: dict[int, _Sentence], chosen: dict[int, _Sentence], hook: int
+) -> list[_Sentence]:
+    """``sentence`` with what it needs before it: nothing, its predecessor, or (when that
+    is missing or points back too) nothing at all."""
+    if sentence.index in chosen:
+        return []
+    previous = sentence.index - 1
+    if not _points_back(sentence.text) or previous in chosen or previous == hook:
+        return [sentence]
+    before = by_index.get(previous)
+    if before is None or (
+        _points_back(before.text) and before.index - 1 not in chosen and before.index - 1 != hook
+    ):
+        return []
+    return [before, sentence]
+
+
+def _points_back(text: str) -> bool:
+    first = words(text[:40])
+    return bool(first) and first[0].lower() in _DANGLING
 
 
 def _body_paragraphs(

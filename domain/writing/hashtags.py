@@ -12,6 +12,20 @@ from domain.writing.languages import primary
 from domain.writing.text import is_content_word, stem, words
 
 MAX_TAGS = 5
+# Words after which a noun follows ("a post", "our team", "la stratégie"): in languages
+# that do not capitalise nouns, a hashtag word must follow one of these at least once.
+_NOUN_BEFORE: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """a an the our your their my his her its this these those every each one no any
+        some many few more most first new""".split()
+    ),
+    "fr": frozenset(
+        "le la les l un une des du au aux notre nos votre vos leur leurs ce cette ces".split()
+    ),
+    "es": frozenset(
+        "el la los las un una unos unas del al nuestro nuestra nuestros nuestras su sus este esta".split()
+    ),
+}
 # English word endings of adverbs, participles and adjectives: poor hashtags on their own.
 _EN_NOT_NOUNS = re.compile(r"(?:ly|ed|ous|ful|ive|ible|able|less|est)$")
 
@@ -43,8 +57,11 @@ def _nouns(sentences: Sequence[str], language: str) -> list[str]:
     lang = primary(language)
     counts: Counter[str] = Counter()
     spelling: dict[str, Counter[str]] = {}
+    evidence: set[str] = set()
+    before = _NOUN_BEFORE.get(lang)
     for sentence in sentences:
-        for index, word in enumerate(words(sentence)):
+        found = words(sentence)
+        for index, word in enumerate(found):
             if not is_content_word(word, language) or "'" in word or "’" in word:
                 continue
             if lang == "de" and not word[0].isupper():
@@ -55,10 +72,33 @@ def _nouns(sentences: Sequence[str], language: str) -> list[str]:
                 continue  # "boring", "saying"; "marketing", "onboarding" stay
             key = stem(word, language)
             counts[key] += 1
+            if word.isupper() or (index > 0 and word[0].isupper()):
+                evidence.add(key)  # an acronym, a name, or a German noun mid-sentence
             form = word if (index > 0 or word.isupper() or lang == "de") else word.lower()
             spelling.setdefault(key, Counter())[form] += 1
-    ranked = sorted(counts, key=lambda key: -counts[key])  # stable: first appearance wins
+        if before is not None:
+            evidence.update(stem(head, language) for head in _phrase_heads(found, before, language))
+    ranked = [k for k in sorted(counts, key=lambda k: -counts[k]) if k in evidence]
     return [_spelling(spelling[key]) for key in ranked]
+
+
+def _phrase_heads(found: Sequence[str], before: frozenset[str], language: str) -> list[str]:
+    """The last content word of each run after a determiner: "a sales call" → "call",
+    "our demo requests" → "requests" (the words before it are modifiers)."""
+    heads = []
+    for index, word in enumerate(found):
+        if word.lower() not in before:
+            continue
+        run: list[str] = []
+        after = ""
+        for following in found[index + 1 : index + 4]:
+            if not is_content_word(following, language) or len(run) == 2:
+                after = following.lower()
+                break
+            run.append(following)
+        if run and after not in ("one", "ones"):  # "a clever one": an adjective
+            heads.append(run[-1])
+    return heads
 
 
 def _spelling(forms: Counter[str]) -> str:

@@ -10,10 +10,12 @@ say "every".
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from contracts import KnowledgePassage
-from domain.writing.text import content_stems, split_sentences, strip_markdown
+from domain.writing.languages import detect_language, primary
+from domain.writing.text import content_stems, split_sentences, strip_markdown, words
 
 MIN_SHARED = 2
 MIN_SHARE = 0.25
@@ -23,14 +25,22 @@ _TITLE_WORD = re.compile(r"\S+")
 
 
 def relevant_insight(
-    passages: Sequence[KnowledgePassage], source_stems: Sequence[str], language: str
+    passages: Sequence[KnowledgePassage],
+    source_stems: Sequence[str],
+    language: str,
+    *,
+    project_language: str,
 ) -> str:
-    """The knowledge-base sentence most related to the source, markdown stripped, or ""."""
+    """The knowledge-base sentence most related to the source, markdown stripped, in the
+    post's language (a sentence too short to tell is taken to be in the project's), or ""."""
     wanted = set(source_stems)
     best, best_shared = "", 0
     for passage in passages:
         for sentence in split_sentences(_without_heading(passage)):
             if len(sentence) > INSIGHT_MAX_CHARS or len(sentence.split()) < 5:
+                continue
+            written_in = detect_language(w.lower() for w in words(sentence)) or project_language
+            if primary(written_in) != primary(language):
                 continue
             own = content_stems(sentence, language)
             shared = sum(1 for s in own if s in wanted)
@@ -39,15 +49,24 @@ def relevant_insight(
     return best
 
 
-def relevant_pillar(pillars: Sequence[str], source_stems: Sequence[str], language: str) -> str:
+def relevant_pillar(
+    pillars: Sequence[str], source_stems: Sequence[str], language: str, *, sentences: int
+) -> str:
     """The content pillar sharing most content words with the source (the first among
-    equals), or "" when none shares any."""
-    wanted = set(source_stems)
+    equals), or "". A pillar is relevant when the source shares at least half of its
+    content words and, in a source of more than two sentences, comes back to them
+    (``source_stems`` holds each sentence's stems): "Customer retention" for a post about
+    customers, not for one that says "customer" once in passing."""
+    counts = Counter(source_stems)
     best, best_shared = "", 0
     for pillar in pillars:
-        shared = sum(1 for s in content_stems(pillar, language) if s in wanted)
-        if shared > best_shared:
-            best, best_shared = pillar, shared
+        own = content_stems(pillar, language)
+        shared = [s for s in own if counts[s]]
+        if len(shared) <= best_shared or 2 * len(shared) < len(own):
+            continue
+        if sentences > 2 and sum(counts[s] for s in shared) < 2:
+            continue
+        best, best_shared = pillar, len(shared)
     return best
 
 

@@ -59,7 +59,7 @@ _EXTRA: dict[str, str] = {
     first second third last big small good great bad better best worse worst little long
     high low able sure true real actually simply basically maybe probably certainly
     definitely truly today tomorrow yesterday year years time times day days week weeks
-    month months people boring interesting exciting amazing important different possible
+    month months people ones boring interesting exciting amazing important different possible
     simple easy hard clear special entire common general specific certain various recent
     current final main major key huge tiny free full early late fast slow quick right wrong
     open strong weak modern average typical usual latest two three four five six seven

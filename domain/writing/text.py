@@ -74,8 +74,11 @@ def _pieces(block: str) -> list[str]:
         line = strip_markdown(_LIST_MARK.sub("", raw)).strip()
         if not line:
             continue
-        if pieces and not closed and not marked and (
-            line[:1].islower() or not _stands_alone(pieces[-1])
+        if (
+            pieces
+            and not closed
+            and not marked
+            and (line[:1].islower() or not _stands_alone(pieces[-1]))
         ):
             pieces[-1] = f"{pieces[-1]} {line}"  # a hard-wrapped sentence goes on
         else:
@@ -142,7 +145,11 @@ def is_content_word(word: str, language: str) -> bool:
 
 
 def content_stems(text: str, language: str) -> list[str]:
-    """The stems of the content words of ``text``, each once, in order of appearance."""
-    return list(
-        dict.fromkeys(stem(w, language) for w in words(text) if is_content_word(w, language))
-    )
+    """The stems of the content words of ``text``, each once, in order of appearance; a
+    compound with hyphens counts with its parts ("Onboarding-Gespräch", "founder-led")."""
+    found: dict[str, None] = {}
+    for word in words(text):
+        for part in (word, *word.split("-")) if "-" in word else (word,):
+            if is_content_word(part, language):
+                found.setdefault(stem(part, language))
+    return list(found)
