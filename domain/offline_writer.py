@@ -57,6 +57,10 @@ class _Sentence:
     index: int
     text: str
     score: float
+    stems: tuple[str, ...]
+    is_body: bool  # a sentence, not a heading or a crumb
+    points_back: bool  # opens with a word that needs the sentence before ("But", "It")
+    answers: bool  # answers an earlier sentence somewhere ("however", "aber")
 
 
 def write_offline(
@@ -73,7 +77,7 @@ def write_offline(
     )
 
     sentences = _scored(source_text, language)
-    source_stems = [s for sentence in sentences for s in content_stems(sentence.text, language)]
+    source_stems = [s for sentence in sentences for s in sentence.stems]
     # Pillars are written in the project's language: a post in another one does not quote
     # them mid-sentence.
     same_language = primary(context.language or "en") == primary(language)
@@ -84,7 +88,7 @@ def write_offline(
     )
     hook, lead = _hook(sentences, str(profile.get("hook_style", "bold_claim")), pillar, phrases)
     used = {hook.index} if hook else set()
-    body = [s for s in sentences if s.index not in used and _is_body(s.text)]
+    body = [s for s in sentences if s.index not in used and s.is_body]
 
     closing = _closing(context, language, phrases, tone, voice)
     tags: list[str] | None = None
@@ -130,18 +134,34 @@ def write_offline(
 def _scored(source_text: str, language: str) -> list[_Sentence]:
     """The source's sentences, each scored by how much of the source's vocabulary it
     carries, whether it has a number, and how early it comes."""
-    texts = [s for s in split_sentences(source_text) if words(s) and not _only_hashtags(s)]
+    texts = [s for s in split_sentences(source_text) if not _only_hashtags(s)]
+    found = [words(t) for t in texts]
+    texts = [t for t, w in zip(texts, found, strict=True) if w]
+    found = [w for w in found if w]
     if not texts and source_text.strip():
         texts = [" ".join(source_text.split())]
-    stems = [content_stems(t, language) for t in texts]
+        found = [words(texts[0]) or [""]]
+    stems = [content_stems(t, language, w) for t, w in zip(texts, found, strict=True)]
     frequency = Counter(s for own in stems for s in own)
     scored = []
-    for index, (text, own) in enumerate(zip(texts, stems, strict=True)):
+    for index, (text, own, its_words) in enumerate(zip(texts, stems, found, strict=True)):
         value = sum(min(frequency[s], 4) for s in own) / math.sqrt(len(own) + 1)
         value += 1.5 if re.search(r"\d", text) else 0.0  # concrete numbers hook readers
         value += max(0.0, 1.0 - index * 0.1)  # the lead usually carries the point
         value -= 1.0 if len(text) > 300 or len(text) < 25 else 0.0
-        scored.append(_Sentence(index, text, value))
+        lowered = [w.lower() for w in its_words]
+        scored.append(
+            _Sentence(
+                index,
+                text,
+                value,
+                tuple(own),
+                is_body=len(its_words) >= 6
+                or (len(its_words) >= 3 and text.endswith((".", "!", "?", "…", '"', "”"))),
+                points_back=lowered[0] in _DANGLING,
+                answers=any(w in _ANSWERING for w in lowered),
+            )
+        )
     return scored
 
 
@@ -152,7 +172,7 @@ def _hook(
     of a hook too long for one line, or the claim under a pillar question)."""
     if not sentences:
         return None, [""]
-    openers = [s for s in sentences if _can_open(s.text)] or list(sentences)
+    openers = [s for s in sentences if s.is_body and not s.points_back] or list(sentences)
     if style == "story":
         chosen = openers[0]
     elif style == "question":
@@ -171,12 +191,8 @@ def _hook(
 def _hook_score(sentence: _Sentence) -> tuple[float, int]:
     value = sentence.score - (3.0 if len(sentence.text) > HOOK_MAX else 0.0)
     value -= 0.5 if sentence.text.endswith((":", "?")) else 0.0
-    value -= 1.5 if any(w.lower() in _ANSWERING for w in words(sentence.text)) else 0.0
+    value -= 1.5 if sentence.answers else 0.0
     return (value, -sentence.index)  # max(): the earliest among equals
-
-
-def _can_open(text: str) -> bool:
-    return bool(words(text)) and not _points_back(text) and _is_body(text)
 
 
 def _split_hook(text: str) -> list[str]:
@@ -192,14 +208,8 @@ def _split_hook(text: str) -> list[str]:
     return [text[:cut].rstrip(",;:–— ") + "…", "…" + text[cut:].lstrip(",;:–— ")]
 
 
-def _is_body(text: str) -> bool:
-    """A sentence, not a heading or a crumb: three words or more ending in a mark, or six."""
-    count = len(words(text))
-    return count >= 6 or (count >= 3 and text.endswith((".", "!", "?", "…", '"', "”")))
-
-
 def _only_hashtags(text: str) -> bool:
-    return bool(re.fullmatch(r"(?:#[\w-]+\s*)+", text))
+    return text.startswith("#") and bool(re.fullmatch(r"(?:#[\w-]+\s*)+", text))
 
 
 def _fit(
@@ -239,19 +249,14 @@ def _with_antecedent(
     if sentence.index in chosen:
         return []
     previous = sentence.index - 1
-    if not _points_back(sentence.text) or previous in chosen or previous == hook:
+    if not sentence.points_back or previous in chosen or previous == hook:
         return [sentence]
     before = by_index.get(previous)
     if before is None or (
-        _points_back(before.text) and before.index - 1 not in chosen and before.index - 1 != hook
+        before.points_back and before.index - 1 not in chosen and before.index - 1 != hook
     ):
         return []
     return [before, sentence]
-
-
-def _points_back(text: str) -> bool:
-    first = words(text[:40])
-    return bool(first) and first[0].lower() in _DANGLING
 
 
 def _body_paragraphs(
@@ -279,6 +284,7 @@ def _body_paragraphs(
             and previous is not None
             and paragraphs
             and previous.index + 1 == sentence.index
+            and previous.text.endswith((".", "!", "?", "…"))
             and paragraphs[-1] == previous.text
             and len(previous.text) + len(sentence.text) < PAIR_MAX_CHARS
         ):

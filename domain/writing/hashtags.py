@@ -23,7 +23,8 @@ _NOUN_BEFORE: dict[str, frozenset[str]] = {
         "le la les l un une des du au aux notre nos votre vos leur leurs ce cette ces".split()
     ),
     "es": frozenset(
-        "el la los las un una unos unas del al nuestro nuestra nuestros nuestras su sus este esta".split()
+        "el la los las un una unos unas del al nuestro nuestra nuestros nuestras su sus "
+        "este esta".split()
     ),
 }
 # English word endings of adverbs, participles and adjectives: poor hashtags on their own.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 from contracts import KnowledgePassage
 from domain.writing.languages import detect_language, primary
@@ -36,13 +37,7 @@ def relevant_insight(
     wanted = set(source_stems)
     best, best_shared = "", 0
     for passage in passages:
-        for sentence in split_sentences(_without_heading(passage)):
-            if len(sentence) > INSIGHT_MAX_CHARS or len(sentence.split()) < 5:
-                continue
-            written_in = detect_language(w.lower() for w in words(sentence)) or project_language
-            if primary(written_in) != primary(language):
-                continue
-            own = content_stems(sentence, language)
+        for sentence, own in _candidates(passage, primary(language), primary(project_language)):
             shared = sum(1 for s in own if s in wanted)
             if shared >= MIN_SHARED and shared >= MIN_SHARE * len(own) and shared > best_shared:
                 best, best_shared = sentence, shared
@@ -70,6 +65,21 @@ def relevant_pillar(
     return best
 
 
+@lru_cache(maxsize=1024)  # a project's passages come back with each of its jobs
+def _candidates(
+    passage: KnowledgePassage, language: str, project_language: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The passage's citable sentences in ``language``, each with its content stems."""
+    out = []
+    for sentence in split_sentences(_without_heading(passage)):
+        if len(sentence) > INSIGHT_MAX_CHARS or len(sentence.split()) < 5:
+            continue
+        written_in = detect_language(w.lower() for w in words(sentence)) or project_language
+        if primary(written_in) == language:
+            out.append((sentence, tuple(content_stems(sentence, language))))
+    return tuple(out)
+
+
 def _without_heading(passage: KnowledgePassage) -> str:
     """The passage's text without a leading markdown heading.
 
@@ -78,12 +88,9 @@ def _without_heading(passage: KnowledgePassage) -> str:
     document title when it repeats it; otherwise it ends where a capitalised word follows a
     lower-case one, and a heading with no such end is dropped with its sentence.
     """
-    text = passage.text
-    marked = _FUSED_HEADING.match(text)
-    if not marked:
-        return strip_markdown(text)
-    rest = strip_markdown(text[marked.end() :]).strip()
-    rest = re.sub(r"^(?:\*\*|__)\s*", "", rest)
+    rest = strip_markdown(passage.text).strip()
+    if not _FUSED_HEADING.match(passage.text):
+        return rest
     title = " ".join(strip_markdown(passage.document_title).split())
     if title and rest.lower().startswith(title.lower()):
         return rest[len(title) :].lstrip(" *_:-—")

@@ -10,6 +10,7 @@ content words the writer needs to match a source with its knowledge base ("call"
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 SUPPORTED = ("en", "de", "fr", "es")
 
@@ -114,6 +115,7 @@ def primary(tag: str) -> str:
     return tag.split("-")[0].lower()
 
 
+@lru_cache(maxsize=64)
 def stopwords(language: str) -> frozenset[str]:
     """The language's stopwords; every known list for a language the writer lacks."""
     return STOPWORDS.get(primary(language), _ALL_STOPWORDS)

@@ -96,7 +96,9 @@ PHRASES: dict[str, Phrases] = {
             Tone.NEUTRAL: "Et vous, qu'en pensez-vous ? Dites-le en commentaire.",
             Tone.FORMAL: "Quel est votre point de vue ? Je le lirai avec intérêt en commentaire.",
             Tone.FRIENDLY: "Cela vous parle ? Racontez-moi en commentaire.",
-            Tone.PLAYFUL: "D'accord, pas d'accord, ou entre les deux ? Les commentaires sont ouverts.",
+            Tone.PLAYFUL: (
+                "D'accord, pas d'accord, ou entre les deux ? Les commentaires sont ouverts."
+            ),
             Tone.BOLD: "Pas d'accord ? Dites-moi pourquoi en commentaire.",
             Tone.INSPIRING: "Qu'allez-vous essayer en premier ? Partagez-le en commentaire.",
         },
@@ -119,7 +121,9 @@ PHRASES: dict[str, Phrases] = {
             Tone.NEUTRAL: "¿Qué opinas? Cuéntamelo en los comentarios.",
             Tone.FORMAL: "¿Cuál es su opinión? La leeré con interés en los comentarios.",
             Tone.FRIENDLY: "¿Te suena? Cuéntamelo en los comentarios.",
-            Tone.PLAYFUL: "¿De acuerdo, en desacuerdo o a medio camino? Los comentarios están abiertos.",
+            Tone.PLAYFUL: (
+                "¿De acuerdo, en desacuerdo o a medio camino? Los comentarios están abiertos."
+            ),
             Tone.BOLD: "¿No estás de acuerdo? Dime por qué en los comentarios.",
             Tone.INSPIRING: "¿Qué vas a probar primero? Compártelo en los comentarios.",
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from domain.writing.languages import primary, stopwords
 
@@ -10,10 +11,12 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"\*\*(.+?)\*\*|__(.+?)__|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 _CODE = re.compile(r"`([^`]*)`")
 _HEADING = re.compile(r"(?:^|(?<=\s))#{1,6}\s+")  # "# Title" marks, never "#hashtag"
+_HEADING_LINE = re.compile(r"^\s{0,3}#{1,6}\s")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+•→▶✅]|\d{1,2}[.)])\s+")
 _QUOTE = re.compile(r"^\s*>+\s?")
 _RULE = re.compile(r"^\s*(?:[-*_]\s*){3,}$")
 _TAGS = re.compile(r"</?[A-Za-z][^>]*>")
+_MARKUP = re.compile(r"[*_`#\[<>]|^\s*(?:[-*_]\s*){3,}$", re.MULTILINE)
 
 # A sentence ends at . ! ? … (and any closing quotes or brackets) before a space and a
 # capital, a digit or an opening quote. The word before the mark decides abbreviations.
@@ -24,12 +27,13 @@ _ABBREVIATIONS = frozenset(
     sep sept dept est mio mrd""".split()
 )
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W_])?", re.UNICODE)
-_WORD_END = re.compile(r"(\S+)$")
 _ENDINGS = (".", "!", "?", "…", ":")
 
 
 def strip_markdown(text: str) -> str:
     """Markdown reduced to the words a LinkedIn reader sees (LinkedIn renders none)."""
+    if not _MARKUP.search(text):
+        return text.replace("\r\n", "\n")  # plain text, the usual case: nothing to do
     lines: list[str] = []
     for line in text.replace("\r\n", "\n").split("\n"):
         if _RULE.match(line):
@@ -70,8 +74,10 @@ def _pieces(block: str) -> list[str]:
     pieces: list[str] = []
     closed = True
     for raw in block.split("\n"):
-        marked = bool(_LIST_MARK.match(raw) or re.match(r"^\s{0,3}#{1,6}\s", raw))
-        line = strip_markdown(_LIST_MARK.sub("", raw)).strip()
+        listed = _LIST_MARK.match(raw)
+        heading = _HEADING_LINE.match(raw)
+        marked = bool(listed or heading)
+        line = strip_markdown(raw[listed.end() :] if listed else raw).strip()
         if not line:
             continue
         if (
@@ -83,7 +89,7 @@ def _pieces(block: str) -> list[str]:
             pieces[-1] = f"{pieces[-1]} {line}"  # a hard-wrapped sentence goes on
         else:
             pieces.append(line)
-        closed = pieces[-1].endswith(_ENDINGS) or bool(re.match(r"^\s{0,3}#{1,6}\s", raw))
+        closed = pieces[-1].endswith(_ENDINGS) or bool(heading)
     return pieces
 
 
@@ -98,8 +104,8 @@ def _split_piece(piece: str) -> list[str]:
     for match in _END.finditer(piece):
         if not (match.group(4).isupper() or match.group(4).isdigit()):
             continue  # "e.g. this" or "3.5 x": no new sentence before a lower-case word
-        before = _WORD_END.search(piece, 0, match.start() + 1)
-        word = (before.group(1) if before else "").lower().rstrip(".!?…").lstrip("(\"'“„")
+        word = piece[piece.rfind(" ", 0, match.start()) + 1 : match.start()]
+        word = word.lower().lstrip("(\"'“„")
         if match.group(1) == "." and (
             word in _ABBREVIATIONS
             or (len(word) == 1 and word.isalpha())  # an initial: "J. Smith", "U.S."
@@ -120,10 +126,13 @@ def words(text: str) -> list[str]:
 def stem(word: str, language: str) -> str:
     """A light, language-aware stem, enough to match "calls" with "call" and
     "Kunden" with "Kunde"; not a linguistic stemmer."""
+    return _stem(word, primary(language))
+
+
+def _stem(word: str, lang: str) -> str:
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
-    lang = primary(language)
     if lang == "de":
         for ending in ("en", "er", "es", "em", "e", "n", "s"):
             if len(w) > 5 and w.endswith(ending):
@@ -138,18 +147,23 @@ def stem(word: str, language: str) -> str:
 
 def is_content_word(word: str, language: str) -> bool:
     """Not a stopword, and long enough to carry meaning (acronyms such as "AI" count)."""
-    lower = word.lower().replace("’", "'")
-    if lower in stopwords(language):
+    return _is_content(word, stopwords(language))
+
+
+def _is_content(word: str, stop: frozenset[str]) -> bool:
+    if len(word) < 4 and not (len(word) >= 2 and word.isupper()):
         return False
-    return len(word) >= 4 or (len(word) >= 2 and word.isupper())
+    return word.lower().replace("’", "'") not in stop
 
 
-def content_stems(text: str, language: str) -> list[str]:
-    """The stems of the content words of ``text``, each once, in order of appearance; a
-    compound with hyphens counts with its parts ("Onboarding-Gespräch", "founder-led")."""
-    found: dict[str, None] = {}
-    for word in words(text):
+def content_stems(text: str, language: str, found: Sequence[str] | None = None) -> list[str]:
+    """The stems of the content words of ``text`` (or of its words ``found`` already),
+    each once, in order of appearance; a compound with hyphens counts with its parts
+    ("Onboarding-Gespräch", "founder-led")."""
+    stop, lang = stopwords(language), primary(language)
+    stems: dict[str, None] = {}
+    for word in words(text) if found is None else found:
         for part in (word, *word.split("-")) if "-" in word else (word,):
-            if is_content_word(part, language):
-                found.setdefault(stem(part, language))
-    return list(found)
+            if _is_content(part, stop):
+                stems.setdefault(_stem(part, lang))
+    return list(stems)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from domain.writing.text import split_sentences, words
 
@@ -32,8 +33,11 @@ class Voice:
 
 def read_voice(samples: Sequence[str]) -> Voice:
     """The habits ``samples`` share; the defaults when there are none."""
-    if not samples:
-        return Voice()
+    return _read_voice(tuple(samples)) if samples else Voice()
+
+
+@lru_cache(maxsize=256)  # a project's samples change rarely; its jobs reuse the reading
+def _read_voice(samples: tuple[str, ...]) -> Voice:
     sentences = [s for sample in samples for s in split_sentences(sample)]
     mean_words = sum(len(words(s)) for s in sentences) / max(1, len(sentences))
     markers: Counter[str] = Counter()

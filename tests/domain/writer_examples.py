@@ -6,6 +6,7 @@ the document's "after" column.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 from cli.demo import KB_DOCUMENTS, PILLARS, SAMPLE_SOURCE, TONE_PROFILE, VOICE_SAMPLES
@@ -122,7 +123,7 @@ class Example:
         )
 
 
-QUESTION_HOOK = {"hook_style": "question"}
+QUESTION_HOOK: dict[str, object] = {"hook_style": "question"}
 # The demo project (cli/demo.py), once with its profile's question hook style.
 EXAMPLES = (
     Example("short", ONE_SENTENCE),
@@ -141,7 +142,7 @@ EXAMPLES = (
 
 def main() -> None:
     for example in EXAMPLES:
-        print(f"### {example.name}\n\n```text\n{example.write()[1]}\n```\n")
+        sys.stdout.write(f"### {example.name}\n\n```text\n{example.write()[1]}\n```\n\n")
 
 
 if __name__ == "__main__":
