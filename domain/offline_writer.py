@@ -44,6 +44,8 @@ _DANGLING = frozenset(
     denn oder trotzdem mais et donc cela ça ce ces il elle ils alors puis ou pero y así
     esto eso estos ello él ella ellos entonces o""".split()
 )
+# Last words that point back ("…more complicated than that."): the same.
+_POINTING_END = frozenset("that this these those das dies cela ça eso esto".split())
 # Words that answer an earlier sentence wherever they stand ("kostet aber weniger"): a
 # hook with one reads as the middle of an argument.
 _ANSWERING = frozenset(
@@ -105,7 +107,7 @@ def write_offline(
         context.passages, source_stems, language, project_language=context.language or "en"
     )
     extras: dict[str, str] = {}
-    if phrases and tone in phrases.bridge:
+    if phrases and tone in phrases.bridge and body:  # a tone line leads into a body
         extras["bridge"] = phrases.bridge[tone]
     if insight:
         template = (phrases.insight_we if we else phrases.insight_i) if phrases else "{insight}"
@@ -158,7 +160,7 @@ def _scored(source_text: str, language: str) -> list[_Sentence]:
                 tuple(own),
                 is_body=len(its_words) >= 6
                 or (len(its_words) >= 3 and text.endswith((".", "!", "?", "…", '"', "”"))),
-                points_back=lowered[0] in _DANGLING,
+                points_back=lowered[0] in _DANGLING or lowered[-1] in _POINTING_END,
                 answers=any(w in _ANSWERING for w in lowered),
             )
         )

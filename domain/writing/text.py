@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from domain.writing.languages import primary, stopwords
 
@@ -160,10 +161,16 @@ def content_stems(text: str, language: str, found: Sequence[str] | None = None) 
     """The stems of the content words of ``text`` (or of its words ``found`` already),
     each once, in order of appearance; a compound with hyphens counts with its parts
     ("Onboarding-Gespräch", "founder-led")."""
-    stop, lang = stopwords(language), primary(language)
+    lang = primary(language)
     stems: dict[str, None] = {}
     for word in words(text) if found is None else found:
         for part in (word, *word.split("-")) if "-" in word else (word,):
-            if _is_content(part, stop):
-                stems.setdefault(_stem(part, lang))
+            own = _content_stem(part, lang)
+            if own is not None:
+                stems.setdefault(own)
     return list(stems)
+
+
+@lru_cache(maxsize=1 << 16)  # words repeat across sentences and jobs; bounded memory
+def _content_stem(word: str, lang: str) -> str | None:
+    return _stem(word, lang) if _is_content(word, stopwords(lang)) else None
