@@ -71,17 +71,23 @@ RELIABILITY_KB = (
 )
 
 
+Documents = tuple[tuple[str, str], ...]
+
+
 def demo_context(
     *,
-    extra_documents: tuple[tuple[str, str], ...] = (),
+    extra_documents: Documents = (),
     source: str = SAMPLE_SOURCE,
     profile: dict[str, object] | None = None,
+    documents: Documents | None = None,
 ) -> ProjectContext:
     """The demo project as the writing step sees it: its voice, and its knowledge-base
-    passages ranked for ``source`` the way ``activities.context`` ranks them."""
+    passages ranked for ``source`` the way ``activities.context`` ranks them.
+    ``documents`` replaces the demo knowledge base, ``extra_documents`` adds to it."""
+    kb = KB_DOCUMENTS if documents is None else list(documents)
     passages = [
         (title, passage)
-        for title, text in (*KB_DOCUMENTS, *extra_documents)
+        for title, text in (*kb, *extra_documents)
         for passage in split_passages(text)
     ]
     best = rank_passages(source, [p for _, p in passages], top_k=3)
@@ -104,13 +110,11 @@ class Example:
     name: str
     source: str
     options: dict[str, object] = field(default_factory=dict)
-    extra_documents: tuple[tuple[str, str], ...] = ()
+    documents: Documents | None = None
     profile: dict[str, object] = field(default_factory=dict)
 
     def context(self) -> ProjectContext:
-        return demo_context(
-            extra_documents=self.extra_documents, source=self.source, profile=self.profile
-        )
+        return demo_context(documents=self.documents, source=self.source, profile=self.profile)
 
     def generation_options(self) -> GenerationOptions:
         return GenerationOptions.model_validate(self.options)
@@ -124,7 +128,9 @@ class Example:
 
 
 QUESTION_HOOK: dict[str, object] = {"hook_style": "question"}
-# The demo project (cli/demo.py), once with its profile's question hook style.
+# The demo project (cli/demo.py); the German and hashtag examples ask for question hooks,
+# and the hashtag example's knowledge base is an engineering playbook instead of the
+# demo's marketing notes (it shares only the word "every" with the source).
 EXAMPLES = (
     Example("short", ONE_SENTENCE),
     Example("long", LONG_ARTICLE),
