@@ -84,8 +84,10 @@ def _nouns(sentences: Sequence[str], language: str) -> list[str]:
 
 
 def _phrase_heads(found: Sequence[str], before: frozenset[str], language: str) -> list[str]:
-    """The last content word of each run after a determiner: "a sales call" → "call",
-    "our demo requests" → "requests" (the words before it are modifiers)."""
+    """The noun of each run of content words after a determiner: in English the last
+    ("a sales call" → "call": the words before it are modifiers), in French and Spanish
+    the first ("des séquences automatisées" → "séquences": adjectives follow)."""
+    last = primary(language) == "en"
     heads = []
     for index, word in enumerate(found):
         if word.lower() not in before:
@@ -98,7 +100,7 @@ def _phrase_heads(found: Sequence[str], before: frozenset[str], language: str) -
                 break
             run.append(following)
         if run and after not in ("one", "ones"):  # "a clever one": an adjective
-            heads.append(run[-1])
+            heads.append(run[-1] if last else run[0])
     return heads
 
 

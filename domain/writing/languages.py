@@ -89,7 +89,7 @@ _EXTRA: dict[str, str] = {
     que quel quelle quels qui rien s sa sans se ses si son sont sous sur t ta te tes toi
     ton tous tout toute toutes très trois tu un une vers voici voilà vos votre vous y
     année années mois semaine jour jours premier première dernier dernière nouveau nouvelle
-    bon bonne meilleur grand grande petit petite vraiment simplement aujourd'hui chose
+    plupart bon bonne meilleur grand grande petit petite vraiment simplement aujourd'hui chose
     choses pourcent""",
     "es": """a al algo algún alguna algunas alguno algunos ante antes aquí así aunque cada
     casi como con contra cual cuando de del desde donde dos e el ella ellas ellos en entre
@@ -98,8 +98,8 @@ _EXTRA: dict[str, str] = {
     nos nosotros nuestra nuestras nuestro nuestros o otra otras otro otros para pero poco
     por porque qué que quien quienes se sea ser si sí sin sobre son su sus también tan
     tanto te tiene tienen todo todos tres tu tú un una uno unos usted vez y ya yo año años
-    mes meses semana día días primer primero primera último última nuevo nueva bueno buena
-    mejor gran grande pequeño realmente simplemente hoy cosa cosas por ciento""",
+    mayoría menos mes meses semana día días primer primero primera último última nuevo
+    nueva bueno buena mejor gran grande pequeño realmente simplemente hoy cosa cosas por ciento""",
 }
 
 STOPWORDS: dict[str, frozenset[str]] = {
