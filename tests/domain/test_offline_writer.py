@@ -16,7 +16,7 @@ import pytest
 
 from contracts import GenerationOptions, KnowledgePassage, ProjectContext
 from domain.offline_writer import HOOK_MAX, write_offline
-from domain.prompt import resolve_language
+from domain.prompt import build_prompt, resolve_language
 from domain.retrieval import split_passages
 from domain.writing.languages import STOPWORDS
 from domain.writing.phrases import PHRASES
@@ -122,6 +122,8 @@ def test_a_german_source_gets_a_german_post_with_german_cta_and_sign_off() -> No
     assert closing[0] in PHRASES["de"].cta.values()
     assert closing[1] == "— Lena"
     assert "I read every comment" not in post and "From my own work" not in post
+    prompt = build_prompt(context=context, source_text=GERMAN_SOURCE, options=opts)
+    assert "language with BCP 47 tag 'de'" in prompt.system  # the model is told the same
 
 
 def test_a_requested_language_gets_its_cta_and_a_foreign_sign_off_keeps_only_the_name() -> None:
