@@ -1,7 +1,7 @@
 """The offline writer: a deterministic LinkedIn draft with no model and no network.
 
-It serves test-mode keys and the no-provider default, so the whole product runs on a fresh
-machine, and its post is the first one every new user reads. It is extractive, so it
+It serves test-mode keys (``activities.llm`` decides who gets it), so the whole product
+runs on a fresh machine, and its post is the first one every new user reads. It is extractive, so it
 cannot invent a fact: every sentence is the source's, the knowledge base's, the profile's
 (call to action, sign-off) or one of the fixed framing phrases in ``domain.writing.phrases``.
 
