@@ -72,7 +72,7 @@ class LlmActivities:
         prompt = build_prompt(
             context=context, source_text=request.source_text, options=request.options
         )
-        language = resolve_language(context, request.options)
+        language = resolve_language(context, request.options, request.source_text)
         # One key per provider call: the same attempt booked twice is booked once.
         charge_key = ":".join(
             (

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from contracts import GenerationOptions, ProjectContext
 from domain.linkedin import LINKEDIN_MAX_CHARS
+from domain.writing.languages import detect_language, primary
+from domain.writing.text import words
 
 SOURCE_MAX_CHARS = 12_000
 SAMPLE_MAX_CHARS = 900
@@ -26,14 +28,23 @@ class Prompt:
         return f"{self.system}\n{self.user}"
 
 
-def resolve_language(context: ProjectContext, options: GenerationOptions) -> str:
-    return options.language or context.language or "en"
+def resolve_language(
+    context: ProjectContext, options: GenerationOptions, source_text: str = ""
+) -> str:
+    """The post's language: the requested one, else the source's when it is clearly
+    another language than the project's (a German source gets a German post), else the
+    project's."""
+    if options.language:
+        return options.language
+    project = context.language or "en"
+    detected = detect_language(w.lower() for w in words(source_text))
+    return detected if detected and detected != primary(project) else project
 
 
 def build_prompt(
     *, context: ProjectContext, source_text: str, options: GenerationOptions
 ) -> Prompt:
-    language = resolve_language(context, options)
+    language = resolve_language(context, options, source_text)
     max_length = min(options.max_length or LINKEDIN_MAX_CHARS, LINKEDIN_MAX_CHARS)
     kind = "a company page" if context.project_type == "COMPANY_PAGE" else "a personal brand"
     rules = [
