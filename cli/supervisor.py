@@ -189,6 +189,9 @@ class Supervisor:
     def __getitem__(self, name: str) -> Child:
         return self.children[name]
 
+    def pid(self, name: str) -> int:
+        return self.children[name].pid
+
     def dead(self) -> Child | None:
         return next((c for c in self.children.values() if not c.alive()), None)
 
