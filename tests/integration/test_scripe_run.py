@@ -94,6 +94,38 @@ async def test_kill_9_of_scripe_run_takes_its_children_and_frees_the_ports(
                 os.kill(pid, signal.SIGKILL)
 
 
+async def test_sigterm_stops_scripe_run_and_all_it_started(
+    tmp_path: Path, run_env: tuple[dict[str, str], dict[str, int]]
+) -> None:
+    env, ports = run_env
+    command = [sys.executable, "-m", "cli.main", "run", "--ui-port", str(ports["ui"])]
+    run = Child("scripe-run", command, env, tmp_path / "run.log", cwd=tmp_path).start()
+    children: set[int] = set()
+    try:
+
+        async def ready() -> bool:
+            run.check_alive()
+            return "Or add" in run.log_tail(100_000)  # the last line it prints
+
+        await eventually(ready, timeout=120, interval=0.2)
+        children = _children_of(run.pid)
+        printed = run.log_tail(100_000)
+        api = f"http://127.0.0.1:{ports['api']}"
+        assert f"SCRIPE_API_URL={api}\n" in printed
+        assert "SCRIPE_API_KEY=scripe_sk_test_" in printed and "SCRIPE_PROJECT_ID=proj_" in printed
+        assert f"curl -sS -X POST {api}/v1/posts/generations" in printed
+
+        assert run.stop() == 0  # SIGTERM: the same ordered stop as Ctrl-C
+        assert "Stopping…" in run.log_tail()
+        assert not {pid for pid in children if _running(pid)}
+        assert all(port_free("127.0.0.1", p) for p in ports.values())
+    finally:
+        run.stop()
+        for pid in children:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_scripe_run_without_the_embedded_extra_says_what_to_install(
     tmp_path: Path,
     run_env: tuple[dict[str, str], dict[str, int]],
