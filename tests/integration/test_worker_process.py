@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,7 +22,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from cli.stack import dev_server_command
-from cli.supervisor import Supervisor, wait_temporal, wait_worker, worker_identity
+from cli.supervisor import (
+    Supervisor,
+    wait_temporal,
+    wait_worker,
+    worker_command,
+    worker_identity,
+)
 from config import Settings
 from db.engine import Database
 from db.migrate import upgrade
@@ -46,7 +51,7 @@ class Ops:
 
     def start_worker(self, **overrides: object) -> Process:
         env = process_env(self.settings, worker_metrics_port=free_port(), **overrides)
-        return self.procs.start("worker", ["-m", "worker"], env)
+        return self.procs.start("worker", worker_command(), env)
 
     async def submit(self, **body: Any) -> dict[str, Any]:
         response = await self.http.post(
@@ -286,7 +291,7 @@ async def test_sigterm_with_temporal_gone_exits_after_the_bounded_shutdown(
             worker_graceful_shutdown_seconds=1,
             worker_identity=identity,
         )
-        worker = children.start("worker", [sys.executable, "-m", "cli.main", "worker"], env)
+        worker = children.start("worker", worker_command(), env)
         await wait_worker(client, settings, identity, watch=[worker])
         llm.fake.latency_ms = 1500
         async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:

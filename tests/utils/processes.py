@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,10 +85,10 @@ class Processes:
     log_dir: Path
     started: list[Process] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> Process:
-        """``python <argv>`` with ``env``, in the log folder (not the source tree)."""
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> Process:
+        """``command`` (e.g. ``worker_command()``: ``scripe worker``) with ``env``, in the
+        log folder (not the source tree)."""
         log_path = self.log_dir / f"{name}-{len(self.started)}.log"
-        command = [sys.executable, *argv]
         child = Child(name, command, env, log_path, grace=5, cwd=self.log_dir).start()
         process = Process(child)
         self.started.append(process)
