@@ -3,6 +3,7 @@ policy."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import pytest
 from cli.supervisor import Child, port_free, settings_env
 from config import Settings
 from devtools.serving import free_port
+from tests.utils.waiting import eventually
 
 
 def test_settings_env_passes_what_was_set_and_a_child_reads_it_back(
@@ -108,3 +110,35 @@ def _until_logged(child: Child, text: str) -> None:
             return
         child.wait(0.01)
     raise AssertionError(f"{child.name} never printed {text!r}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal")
+async def test_a_child_dies_with_its_parent_even_on_kill_9(tmp_path: Path) -> None:
+    parent_code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from cli.supervisor import Child\n"
+        "child = Child('sleeper', [sys.executable, '-c', 'import time; time.sleep(60)'], None,"
+        f" Path({str(tmp_path / 'sleeper.log')!r})).start()\n"
+        "print(f'child {child.pid}', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = _python(tmp_path, parent_code, grace=5)
+    parent.cwd = Path(__file__).resolve().parents[2]  # the source tree, for `cli`
+    parent.start()
+    _until_logged(parent, "child ")
+    pid = int(parent.log_tail().split("child ", 1)[1].split()[0])
+    grandchild = Path(f"/proc/{pid}")
+    try:
+        assert grandchild.exists()
+        parent.kill9()
+
+        async def gone() -> bool:  # the kernel signals at once; init reaps it soon after
+            with contextlib.suppress(FileNotFoundError):
+                assert " Z " in (grandchild / "stat").read_text(), f"{pid} outlived its parent"
+            return True
+
+        await eventually(gone, timeout=10)
+    finally:
+        if grandchild.exists():
+            os.kill(pid, signal.SIGKILL)
