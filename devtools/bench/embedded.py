@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
 import sys
-import time
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from cli.stack import api_command, dev_server_command, worker_command
+from cli.stack import dev_server_command
+from cli.supervisor import (
+    Supervisor,
+    api_command,
+    settings_env,
+    wait_http,
+    wait_temporal,
+    wait_worker,
+    worker_command,
+    worker_identity,
+)
 from config import Settings
 from devtools.bench.http import HttpClient
-from devtools.bench.procs import Processes
 from devtools.bench.seed import BENCH_RATE_LIMIT_PER_MINUTE, seed
-from devtools.child_env import scripe_env
 from devtools.serving import free_port
 from devtools.tenants import Tenant
 
@@ -43,7 +44,7 @@ class EmbeddedStack:
 
     def __init__(self, options: StackOptions) -> None:
         self.options = options
-        self.processes = Processes(log_dir=options.workdir)
+        self.processes = Supervisor(log_dir=options.workdir)
         self.llm_ports = {"fast": free_port(), "slow": free_port()}
         self.settings = Settings(
             data_dir=options.workdir,
@@ -61,26 +62,18 @@ class EmbeddedStack:
         self.tenant: Tenant | None = None
         self.client: Client | None = None
         self.llm = "fast"
+        self.worker_identity = ""
 
     def _llm_url(self, which: str) -> str:
         return f"http://127.0.0.1:{self.llm_ports[which]}/v1"
 
-    def _env(self) -> dict[str, str]:
+    def _env(self, **overrides: object) -> dict[str, str]:
         """The children's environment: ours without SCRIPE_*, then the bench's settings."""
-        s = self.settings
-        assert s.secret_key is not None and s.openai_api_key is not None
-        return scripe_env(
-            data_dir=s.data_dir,
-            database_url=s.database_url,
-            secret_key=s.secret_key.get_secret_value(),
-            temporal_address=s.temporal_address,
-            api_host=s.api_host,
-            api_port=s.api_port,
-            openai_api_key=s.openai_api_key.get_secret_value(),
+        return settings_env(
+            self.settings,
             openai_base_url=self._llm_url(self.llm),
-            rate_limit_per_minute=s.rate_limit_per_minute,
-            worker_metrics_port=s.worker_metrics_port,
             worker_workflow_sandbox=self.options.sandbox,
+            **overrides,
         )
 
     async def start(self) -> None:
@@ -88,11 +81,13 @@ class EmbeddedStack:
         command = dev_server_command(
             self.settings, ui_port=free_port(), db_file=db_file, tuned=self.options.tuned
         )
-        self.processes.spawn("temporal", command, self._env())
-        self.client = await self._connect_temporal()
+        temporal = self.processes.start("temporal", command, self._env())
+        await wait_temporal(self.settings, watch=[temporal], timeout=READY_TIMEOUT_SECONDS)
+        # The SDK's default data converter, as the measurements have always used.
+        self.client = await Client.connect(self.settings.temporal_address)
         self.tenant = await seed(self.settings)
         for which, latency in (("fast", 0), ("slow", self.options.slow_llm_ms)):
-            self.processes.spawn(
+            self.processes.start(
                 f"llm-{which}",
                 [
                     sys.executable,
@@ -105,16 +100,22 @@ class EmbeddedStack:
                 ],
                 self._env(),
             )
-        self.processes.spawn("worker", worker_command(), self._env())
-        self.processes.spawn("api", api_command(), self._env())
+        self._start_worker()
+        self.processes.start("api", api_command(), self._env())
         await self._wait_ready()
 
     async def use_llm(self, which: str) -> None:
         """Restart the worker against the instant or the slow fake LLM."""
         self.llm = which
         self.processes.stop("worker")
-        self.processes.spawn("worker", worker_command(), self._env())
+        self._start_worker()
         await self._wait_ready()
+
+    def _start_worker(self) -> None:
+        self.worker_identity = worker_identity()
+        env = self._env(worker_identity=self.worker_identity)
+        grace = self.settings.worker_graceful_shutdown_seconds + 5
+        self.processes.start("worker", worker_command(), env, grace=grace)
 
     def api(self) -> HttpClient:
         assert self.tenant is not None
@@ -124,47 +125,20 @@ class EmbeddedStack:
             headers=self.tenant.headers("live"),
         )
 
-    async def _connect_temporal(self) -> Client:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while True:
-            self.processes.check_alive()
-            try:
-                client = await Client.connect(self.settings.temporal_address)
-                await client.service_client.check_health(timeout=timedelta(seconds=2))
-                return client
-            except Exception:  # noqa: BLE001 - not up yet
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
-
     async def _wait_ready(self) -> None:
-        """Until the worker polls the task queue and the API answers its health check."""
+        """Until *this* worker polls the task queue and the API answers its health check."""
         assert self.client is not None
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        http = HttpClient(self.settings.api_host, self.settings.api_port, headers={})
-        try:
-            while time.monotonic() < deadline:
-                self.processes.check_alive()
-                described = await self.client.workflow_service.describe_task_queue(
-                    DescribeTaskQueueRequest(
-                        namespace=self.settings.temporal_namespace,
-                        task_queue=TaskQueue(name=self.settings.temporal_task_queue),
-                        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-                    )
-                )
-                # The SDK's default identity is "<pid>@<host>": wait for *this* worker,
-                # not the pollers a stopped one left in the task queue's recent list.
-                worker = f"{self.processes.pid('worker')}@"
-                polling = any(p.identity.startswith(worker) for p in described.pollers)
-                healthy = False
-                with contextlib.suppress(OSError):
-                    healthy = (await http.request("GET", "/v1/health")).status == 200
-                if polling and healthy:
-                    return
-                await asyncio.sleep(0.2)
-        finally:
-            await http.close()
-        raise RuntimeError(f"the stack was not ready in time; logs in {self.options.workdir}")
+        watch = list(self.processes.children.values())
+        await wait_worker(
+            self.client,
+            self.settings,
+            self.worker_identity,
+            watch=watch,
+            timeout=READY_TIMEOUT_SECONDS,
+        )
+        await wait_http(
+            f"{self.settings.public_base_url}/v1/health", watch=watch, timeout=READY_TIMEOUT_SECONDS
+        )
 
     def stop(self) -> None:
         self.processes.stop_all()

@@ -1,14 +1,10 @@
-"""The stack's processes: start, wait for, measure (CPU, peak RSS) and stop them."""
+"""Measuring the stack's processes (CPU, peak RSS); cli/supervisor.py starts and stops them."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
@@ -26,50 +22,6 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-@dataclass
-class Processes:
-    """Child processes by name, each logging to ``<log_dir>/<name>.log``."""
-
-    log_dir: Path
-    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    _logs: list[IO[bytes]] = field(default_factory=list)
-
-    def spawn(self, name: str, command: list[str], env: dict[str, str]) -> int:
-        log = (self.log_dir / f"{name}.log").open("ab")
-        self._logs.append(log)
-        # A session of its own: Ctrl-C on the bench reaches only the bench, which stops
-        # the children itself.
-        self.children[name] = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-        return self.children[name].pid
-
-    def pid(self, name: str) -> int:
-        return self.children[name].pid
-
-    def check_alive(self) -> None:
-        for name, process in self.children.items():
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.log_dir / (name + '.log')}")
-
-    def stop(self, name: str, timeout: float = 15.0) -> None:
-        process = self.children.pop(name)
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def stop_all(self) -> None:
-        """Newest first: the API, then the worker, then the servers they use."""
-        for name in reversed(list(self.children)):
-            self.stop(name)
-        for log in self._logs:
-            log.close()
 
 
 class CpuMeter:

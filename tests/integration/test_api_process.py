@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.supervisor import api_command
 from devtools.serving import free_port
 from devtools.tenants import Tenant, generation_body
 from tests.conftest import FakeLlm, Stack
@@ -31,13 +32,12 @@ def procs(tmp_path: Path) -> Iterator[Processes]:
 async def start_api(stack: Stack, procs: Processes) -> tuple[Process, str]:
     port = free_port()
     env = process_env(stack.settings, api_host="127.0.0.1", api_port=port)
-    api = procs.start("api", ["-m", "cli.main", "api"], env)
+    api = procs.start("api", api_command(), env)
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=url, timeout=2) as http:
 
         async def healthy() -> bool:
-            if api.popen.poll() is not None:
-                raise AssertionError(f"the API exited: {api.log_path.read_text()[-2000:]}")
+            api.child.check_alive()  # an exited API fails at once
             try:
                 return (await http.get("/v1/health")).status_code == 200
             except httpx.TransportError:

@@ -7,7 +7,9 @@ their own, against the session's Temporal dev server and fake OpenAI server.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +21,14 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from cli.stack import dev_server_command
+from cli.supervisor import (
+    Supervisor,
+    wait_temporal,
+    wait_worker,
+    worker_command,
+    worker_identity,
+)
 from config import Settings
 from db.engine import Database
 from db.migrate import upgrade
@@ -28,6 +38,7 @@ from devtools.tenants import Tenant, generation_body, make_tenant
 from tests.conftest import FakeLlm, make_settings
 from tests.utils.processes import Process, Processes, process_env, processes
 from tests.utils.waiting import eventually
+from worker import EXIT_SHUTDOWN_TIMED_OUT
 
 
 @dataclass
@@ -40,7 +51,7 @@ class Ops:
 
     def start_worker(self, **overrides: object) -> Process:
         env = process_env(self.settings, worker_metrics_port=free_port(), **overrides)
-        return self.procs.start("worker", ["-m", "worker"], env)
+        return self.procs.start("worker", worker_command(), env)
 
     async def submit(self, **body: Any) -> dict[str, Any]:
         response = await self.http.post(
@@ -246,6 +257,60 @@ async def test_sigterm_past_the_graceful_timeout_hands_the_call_back(
     assert await _exactly_once(ops, done) == ["charge", "release", "reserve"]
     second.terminate()
     assert await second.exit_code() == 0
+
+
+async def test_sigterm_with_temporal_gone_exits_after_the_bounded_shutdown(
+    session_dir: Path,
+    tmp_path: Path,
+    temporal_env: WorkflowEnvironment,
+    llm: FakeLlm,
+    ops_db: Database,
+) -> None:
+    """A worker whose Temporal is gone cannot report what it finished; it stops anyway,
+    after its graceful timeout plus the margin, instead of retrying for minutes."""
+    settings = make_settings(
+        session_dir,
+        temporal_env,
+        llm.base_url,
+        database_url=ops_db.url,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_task_queue=f"ops-{uuid.uuid4().hex[:8]}",
+    )
+    children = Supervisor(tmp_path / "children")
+    try:
+        temporal = children.start(
+            "temporal", dev_server_command(settings, ui_port=free_port(), db_file=None)
+        )
+        client = await wait_temporal(settings, watch=[temporal])
+        tenant = await make_tenant(ops_db, settings.signing_key())
+        app = create_app(settings, temporal_client=client, migrate=False)
+        identity = worker_identity()
+        env = process_env(
+            settings,
+            worker_metrics_port=0,
+            worker_graceful_shutdown_seconds=1,
+            worker_identity=identity,
+        )
+        worker = children.start("worker", worker_command(), env)
+        await wait_worker(client, settings, identity, watch=[worker])
+        llm.fake.latency_ms = 1500
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+            response = await http.post(
+                "/v1/posts/generations",
+                json=generation_body(tenant),
+                headers=tenant.headers("live"),
+            )
+            assert response.status_code == 202, response.text
+            await eventually(lambda: _provider_called(llm))  # the LLM call is in flight
+            temporal.kill9()
+            worker.signal(signal.SIGTERM)
+            # Without the bound the SDK keeps retrying the report and the wait times out.
+            exited = await asyncio.to_thread(worker.wait, 60)
+        assert exited, "the worker still runs a minute after SIGTERM"
+        assert worker.returncode == EXIT_SHUTDOWN_TIMED_OUT
+        assert "did not shut down within 6 s" in worker.log_path.read_text()
+    finally:
+        children.stop_all()
 
 
 async def _provider_called(llm: FakeLlm) -> bool:

@@ -1,5 +1,6 @@
 """Running ``scripe api`` / ``scripe worker`` as real processes, configured only through
-``SCRIPE_`` environment variables, the way a container runs them."""
+``SCRIPE_`` environment variables, the way a container runs them (cli/supervisor.py starts
+and stops them, as it does for ``scripe run``)."""
 
 from __future__ import annotations
 
@@ -7,46 +8,49 @@ import asyncio
 import contextlib
 import json
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cli.supervisor import Child, settings_env
 from config import Settings
-from devtools.child_env import scripe_env
 from tests.utils.waiting import eventually
 
 LogLine = dict[str, Any]
 
 
 def process_env(settings: Settings, **overrides: object) -> dict[str, str]:
-    """The environment of a process that must see ``settings`` (plus ``overrides``)."""
+    """The environment of a process that must see ``settings`` (plus ``overrides``),
+    logging JSON lines."""
     values: dict[str, object] = {
-        "data_dir": settings.data_dir,
-        "database_url": settings.database_url,
         "secret_key": settings.signing_key().decode(),
-        "temporal_address": settings.temporal_address,
-        "temporal_namespace": settings.temporal_namespace,
-        "temporal_task_queue": settings.temporal_task_queue,
-        "openai_base_url": settings.openai_base_url or "",
-        "url_fetch_allow_private": settings.url_fetch_allow_private,
         "log_format": "json",
         "log_level": "INFO",
     }
-    if settings.openai_api_key is not None:
-        values["openai_api_key"] = settings.openai_api_key.get_secret_value()
     values.update(overrides)
-    return scripe_env(**values)
+    return settings_env(settings, **values)
 
 
 @dataclass
 class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-    env: dict[str, str]
+    child: Child
+
+    @property
+    def name(self) -> str:
+        return self.child.name
+
+    @property
+    def log_path(self) -> Path:
+        return self.child.log_path
+
+    @property
+    def env(self) -> dict[str, str]:
+        assert self.child.env is not None
+        return dict(self.child.env)
+
+    def alive(self) -> bool:
+        return self.child.alive()
 
     def log_lines(self) -> list[LogLine]:
         """Every line the process wrote to stderr, each parsed as JSON (fails otherwise)."""
@@ -57,46 +61,42 @@ class Process:
         self, matches: Callable[[LogLine], bool], timeout: float = 30
     ) -> LogLine:
         async def found() -> LogLine | None:
-            if self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-2000:]}")
+            self.child.check_alive()  # an exited process fails the wait at once
             return next((line for line in self.log_lines() if matches(line)), None)
 
         return await eventually(found, timeout=timeout, interval=0.1)
 
     def terminate(self) -> None:
         """What an orchestrator does to stop a container: SIGTERM."""
-        self.popen.send_signal(signal.SIGTERM)
+        self.child.signal(signal.SIGTERM)
 
     async def exit_code(self, timeout: float = 60) -> int:
-        return await asyncio.to_thread(self.popen.wait, timeout)
+        if not await asyncio.to_thread(self.child.wait, timeout):
+            raise AssertionError(f"{self.name} still runs after {timeout} s")
+        code = self.child.returncode
+        assert code is not None
+        return code
 
 
 @dataclass
 class Processes:
-    """Starts processes and, at the end of the test, kills those still running."""
+    """Starts processes and, at the end of the test, stops those still running."""
 
     log_dir: Path
     started: list[Process] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> Process:
+    def start(self, name: str, command: list[str], env: dict[str, str]) -> Process:
+        """``command`` (e.g. ``worker_command()``: ``scripe worker``) with ``env``, in the
+        log folder (not the source tree)."""
         log_path = self.log_dir / f"{name}-{len(self.started)}.log"
-        with log_path.open("wb") as log:
-            popen = subprocess.Popen(
-                [sys.executable, *argv],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.log_dir,
-            )
-        process = Process(name=name, popen=popen, log_path=log_path, env=env)
+        child = Child(name, command, env, log_path, grace=5, cwd=self.log_dir).start()
+        process = Process(child)
         self.started.append(process)
         return process
 
-    def kill_all(self) -> None:
-        for process in self.started:
-            if process.popen.poll() is None:
-                process.popen.kill()
-                process.popen.wait()
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            process.child.stop()
 
 
 @contextlib.contextmanager
@@ -106,4 +106,4 @@ def processes(log_dir: Path) -> Iterator[Processes]:
     try:
         yield started
     finally:
-        started.kill_all()
+        started.stop_all()
