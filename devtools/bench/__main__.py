@@ -35,6 +35,13 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--section", help="block of the output to replace (default: by flags)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of the run: flame graphs of the worker and the API under load (docs/perf/)",
+    )
+    parser.add_argument("--profile-tag", default="now", help="file name prefix of the graphs")
+    parser.add_argument("--profile-seconds", type=float, default=30.0)
     return parser.parse_args()
 
 
@@ -65,6 +72,19 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
 
 
 async def _main(args: argparse.Namespace) -> int:
+    if args.profile:
+        from devtools.bench.profile import OUT, profile
+
+        print(
+            await profile(
+                tag=args.profile_tag,
+                seconds=args.profile_seconds,
+                out=OUT,
+                database_url=args.database_url,
+                sandbox=not args.no_sandbox,
+            )
+        )
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="scripe-bench-"))
     environment = _environment(args)
     stack = EmbeddedStack(
