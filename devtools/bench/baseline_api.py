@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from config import get_settings
+from config import Settings, get_settings
 from db.engine import INTERACTIVE, Database
 from db.repo import jobs as jobs_repo
 from services.auth import ApiKeyAuthenticator
@@ -28,8 +28,8 @@ from services.clock import SystemClock
 from services.errors import InvalidToken, KeyExpired, KeyRevoked
 
 
-def create_app() -> FastAPI:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
     state: dict[str, Any] = {}
 
     @asynccontextmanager

@@ -52,7 +52,9 @@ def load(path: Path) -> list[Frame]:
     for m in _FRAME.finditer(path.read_text()):
         title = html.unescape(m.group("title"))
         named = _NAME.match(title)
-        raw.append((named.group("name") if named else title, int(m["x"]), int(m["w"]), float(m["y"])))
+        raw.append(
+            (named.group("name") if named else title, int(m["x"]), int(m["w"]), float(m["y"]))
+        )
     # Depth from the y coordinate (py-spy draws the root at the top).
     ys = sorted({y for *_, y in raw})
     depth = {y: i for i, y in enumerate(ys)}
