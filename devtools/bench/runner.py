@@ -75,10 +75,12 @@ class Runner:
         if not self.results.scaled_out:  # use_llm restarts only the first worker
             await self.slow_llm_phase()
         # Peaks before the overload steps, where hundreds of POSTs wait at once.
-        for name in ("api", "temporal"):
-            self.results.peak_rss_mb[name] = peak_rss_mb(self.stack.processes.pid(name))
+        names = [n for n in self.stack.processes.children if n.startswith(("api", "worker"))]
+        for name in [*names, "temporal"]:
+            if name not in self.results.peak_rss_mb:  # the worker's was taken by (c)
+                self.results.peak_rss_mb[name] = peak_rss_mb(self.stack.processes.pid(name))
         await self.throughput_phase()
-        for name in ("api", "worker", "temporal"):
+        for name in [*names, "temporal"]:
             pid = self.stack.processes.pid(name)
             self.results.peak_rss_mb[f"{name}, after 4× overload"] = peak_rss_mb(pid)
         return self.results
