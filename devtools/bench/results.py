@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from devtools.bench.stats import Samples
 
+# The back-to-back GETs alternated with the minimal FastAPI baseline (runner, report).
+AB_OURS = "GET A/B, ours, back to back"
+AB_BASELINE = "GET A/B, baseline, back to back"
+
 
 @dataclass
 class LoadStep:

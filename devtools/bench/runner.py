@@ -14,7 +14,7 @@ from devtools.bench.floor import Floor
 from devtools.bench.http import HttpClient
 from devtools.bench.plan import Plan
 from devtools.bench.procs import CpuMeter, peak_rss_mb
-from devtools.bench.results import LoadStep, Results
+from devtools.bench.results import AB_BASELINE, AB_OURS, LoadStep, Results
 from devtools.bench.session import machine_busy_seconds
 from devtools.bench.stats import Samples, closed_loop, open_loop
 from devtools.serving import free_port
@@ -27,6 +27,7 @@ KNEE_WAIT_MS = 25_000  # the API's maximum: under overload a job may take long
 RAMP_START = 2.0
 RAMP_FACTOR = 1.5
 RAMP_MAX = 400.0
+AB_ROUNDS = 3  # the GET comparison with the baseline alternates this many times
 
 Log = Callable[[str], None]
 
@@ -134,9 +135,11 @@ class Runner:
             )
 
     async def baseline_phase(self) -> None:
-        """(b') The same back-to-back GETs against the minimal FastAPI app
-        (``devtools.bench.baseline_api``) on the same database, started for this only."""
-        self.log("(b') minimal FastAPI baseline: the same key check and job read")
+        """(b') Back-to-back GETs against the minimal FastAPI app
+        (``devtools.bench.baseline_api``, same database), started for this only, alternated
+        with the same GETs against the API in ``AB_ROUNDS`` rounds so that both see the
+        same machine; the target is taken from these rounds' totals."""
+        self.log("(b') minimal FastAPI baseline: the same key check and job read, A/B")
         assert self.stack.tenant is not None
         port = free_port()
         command = [sys.executable, "-m", "devtools.bench.baseline_api", "--port", str(port)]
@@ -147,17 +150,33 @@ class Runner:
             await _until_healthy(http, self.stack.processes.check_alive)
             baseline = ApiDriver(http, self.stack.tenant.project_id)
             baseline.job_ids = self.api.job_ids
-            meter = CpuMeter({"baseline": pid})
-            polled = await baseline.pollers(pollers=POLLERS, seconds=self.plan.poll_seconds)
-            self.results.cpu["GET baseline, back to back"] = meter.read()
-            self.results.api["GET baseline, back to back"] = polled
-            self.log(
-                f"  {'GET baseline, back to back':34s} p50 {polled.p50:7.1f} ms  "
-                f"p99 {polled.p99:7.1f} ms  {polled.rate:6.0f}/s"
-            )
+            sides = {AB_OURS: self.api, AB_BASELINE: baseline}
+            totals = {name: Samples() for name in sides}
+            cpu_seconds = {name: 0.0 for name in sides}
+            seconds = self.plan.poll_seconds / AB_ROUNDS
+            for _ in range(AB_ROUNDS):
+                for name, driver in sides.items():
+                    pids = {"baseline": pid} if driver is baseline else self._api_pids()
+                    meter = CpuMeter(pids)
+                    polled = await driver.pollers(pollers=POLLERS, seconds=seconds)
+                    cpu_seconds[name] += sum(meter.read().values()) / 100 * polled.wall_seconds
+                    total = totals[name]
+                    total.latencies_ms += polled.latencies_ms
+                    total.errors += polled.errors
+                    total.wall_seconds += polled.wall_seconds
+            for name, total in totals.items():
+                self.results.api[name] = total
+                self.results.cpu[name] = {"api": 100 * cpu_seconds[name] / total.wall_seconds}
+                self.log(
+                    f"  {name:34s} p50 {total.p50:7.1f} ms  p99 {total.p99:7.1f} ms  "
+                    f"{total.rate:6.0f}/s"
+                )
         finally:
             await http.close()
             self.stack.processes.stop("baseline")
+
+    def _api_pids(self) -> dict[str, int]:
+        return {n: p for n, p in self._pids().items() if n.startswith("api")}
 
     async def slow_llm_phase(self) -> None:
         """(c) The same path with a provider call that takes as long as a real one."""
