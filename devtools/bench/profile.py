@@ -44,6 +44,12 @@ async def _record(pid: int, seconds: float, output: Path) -> asyncio.subprocess.
     )
 
 
+def _without_local_paths(graph: Path) -> None:
+    """py-spy writes its own command line, with this machine's path to it, as the title."""
+    if graph.exists():
+        graph.write_text(graph.read_text().replace(py_spy(), "py-spy"))
+
+
 async def profile(
     *, tag: str, seconds: float, out: Path, database_url: str | None, sandbox: bool
 ) -> str:
@@ -71,6 +77,8 @@ async def profile(
         polled = await driver.pollers(pollers=POLLERS, seconds=seconds)
         get_cpu = get_meter.read()["api"]
         await spy.wait()
+    for name in ("worker", "api", "api-get"):
+        _without_local_paths(out / f"{tag}-{name}.svg")
     per_job = {
         n: pct / 100 * done.wall_seconds * 1000 / max(1, done.count) for n, pct in cpu.items()
     }
