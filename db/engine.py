@@ -108,7 +108,10 @@ class Database:
         loop = asyncio.get_running_loop()
         queued_at = loop.time()
         # TimeoutError past the lock wait, as the database's own busy timeout would fail.
-        await asyncio.wait_for(queue.acquire(), self.limits.lock_ms / 1000)
+        # asyncio.timeout, not wait_for: wait_for wraps the acquire in a task of its own,
+        # a task per write transaction even when nobody is queued.
+        async with asyncio.timeout(self.limits.lock_ms / 1000):
+            await queue.acquire()
         try:
             queued_ms = int((loop.time() - queued_at) * 1000)
             busy_ms = self.limits.lock_ms

@@ -17,6 +17,8 @@ from devtools.bench.embedded import EmbeddedStack, StackOptions
 from devtools.bench.plan import FULL, QUICK
 from devtools.bench.report import render, write
 from devtools.bench.runner import Runner
+from devtools.bench.scale_out import scale_out
+from devtools.bench.session import allow_bytecode
 
 
 def _parse() -> argparse.Namespace:
@@ -32,9 +34,22 @@ def _parse() -> argparse.Namespace:
         "--no-sandbox", action="store_true", help="SCRIPE_WORKER_WORKFLOW_SANDBOX=false"
     )
     parser.add_argument("--database-url", help="application database (default: SQLite)")
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="two workers and two API processes (Redis rate limit); use with --database-url",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     parser.add_argument("--section", help="block of the output to replace (default: by flags)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of the run: flame graphs of the worker and the API under load (docs/perf/)",
+    )
+    parser.add_argument("--profile-tag", default="now", help="file name prefix of the graphs")
+    parser.add_argument("--profile-seconds", type=float, default=30.0)
     return parser.parse_args()
 
 
@@ -61,10 +76,28 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
         "app database": "PostgreSQL" if args.database_url else "SQLite",
         "workflow sandbox": "off" if args.no_sandbox else "on",
         "plan": "quick" if args.quick else "full",
+        "processes": "2 workers, 2 APIs (Redis rate limit)"
+        if args.scale_out
+        else "1 worker, 1 API",
     }
 
 
 async def _main(args: argparse.Namespace) -> int:
+    if allow_bytecode():
+        print("PYTHONDONTWRITEBYTECODE is unset for the stack's processes (see BENCHMARKS.md)")
+    if args.profile:
+        from devtools.bench.profile import OUT, profile
+
+        print(
+            await profile(
+                tag=args.profile_tag,
+                seconds=args.profile_seconds,
+                out=OUT,
+                database_url=args.database_url,
+                sandbox=not args.no_sandbox,
+            )
+        )
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="scripe-bench-"))
     environment = _environment(args)
     stack = EmbeddedStack(
@@ -79,7 +112,9 @@ async def _main(args: argparse.Namespace) -> int:
     print(f"starting the stack (logs in {workdir}) …", flush=True)
     try:
         await stack.start()
-        results = await Runner(stack, QUICK if args.quick else FULL, _log).run()
+        api = await scale_out(stack, args.redis_url) if args.scale_out else None
+        plan = QUICK if args.quick else FULL
+        results = await Runner(stack, plan, _log, api=api, scaled_out=args.scale_out).run()
     finally:
         stack.stop()
         if not args.keep:
@@ -92,6 +127,7 @@ async def _main(args: argparse.Namespace) -> int:
         + (["untuned"] if args.untuned else [])
         + (["no-sandbox"] if args.no_sandbox else [])
         + (["postgres"] if args.database_url else [])
+        + (["scale-out"] if args.scale_out else [])
         + (["temporal-in-memory"] if args.temporal_in_memory else [])
         + (["quick"] if args.quick else [])
     )

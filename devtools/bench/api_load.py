@@ -6,12 +6,38 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from cli.demo import SAMPLE_SOURCE
-from devtools.bench.http import HttpClient
+from devtools.bench.http import Response
 from devtools.bench.stats import Samples, closed_loop
 
 GENERATIONS = "/v1/posts/generations"
+
+
+class ApiClient(Protocol):
+    """One API process (:class:`HttpClient`) or several in turn (:class:`RoundRobin`)."""
+
+    async def request(self, method: str, path: str, body: Any = None) -> Response: ...
+
+    async def close(self) -> None: ...
+
+
+class RoundRobin:
+    """Requests spread over several API processes in turn, as a load balancer would."""
+
+    def __init__(self, clients: list[ApiClient]) -> None:
+        self._clients = clients
+        self._next = 0
+
+    async def request(self, method: str, path: str, body: Any = None) -> Response:
+        client = self._clients[self._next % len(self._clients)]
+        self._next += 1
+        return await client.request(method, path, body)
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.close()
 
 
 class Refused(RuntimeError):
@@ -38,7 +64,7 @@ class WaitOutcomes:
 
 
 class ApiDriver:
-    def __init__(self, http: HttpClient, project_id: str) -> None:
+    def __init__(self, http: ApiClient, project_id: str) -> None:
         self._http = http
         self._project_id = project_id
         self.job_ids: list[str] = []

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+import time
 from collections.abc import Awaitable, Callable
 
-from devtools.bench.api_load import ApiDriver
+from devtools.bench.api_load import ApiClient, ApiDriver
 from devtools.bench.embedded import EmbeddedStack
 from devtools.bench.floor import Floor
+from devtools.bench.http import HttpClient
 from devtools.bench.plan import Plan
 from devtools.bench.procs import CpuMeter, peak_rss_mb
-from devtools.bench.results import LoadStep, Results
+from devtools.bench.results import AB_BASELINE, AB_OURS, LoadStep, Results
+from devtools.bench.session import machine_busy_seconds
 from devtools.bench.stats import Samples, closed_loop, open_loop
+from devtools.serving import free_port
 
 CONCURRENCY = (1, 16, 64)
 POLLERS = 50
@@ -21,23 +27,32 @@ KNEE_WAIT_MS = 25_000  # the API's maximum: under overload a job may take long
 RAMP_START = 2.0
 RAMP_FACTOR = 1.5
 RAMP_MAX = 400.0
+AB_ROUNDS = 3  # the GET comparison with the baseline alternates this many times
 
 Log = Callable[[str], None]
 
 
 class Runner:
-    def __init__(self, stack: EmbeddedStack, plan: Plan, log: Log) -> None:
+    def __init__(
+        self,
+        stack: EmbeddedStack,
+        plan: Plan,
+        log: Log,
+        *,
+        api: ApiClient | None = None,
+        scaled_out: bool = False,
+    ) -> None:
         assert stack.client is not None and stack.tenant is not None
         self.stack = stack
         self.plan = plan
         self.log = log
         self.floor = Floor(stack.client)
-        self.api = ApiDriver(stack.api(), stack.tenant.project_id)
-        self.results = Results(slow_llm_ms=stack.options.slow_llm_ms)
+        self.api = ApiDriver(api or stack.api(), stack.tenant.project_id)
+        self.results = Results(slow_llm_ms=stack.options.slow_llm_ms, scaled_out=scaled_out)
 
     def _pids(self) -> dict[str, int]:
-        names = ("temporal", "worker", "api", "llm-fast", "llm-slow")
-        pids = {n: self.stack.processes.pid(n) for n in names}
+        """Every child the stack runs now (the scaled-out run's second worker and API too)."""
+        pids = {n: self.stack.processes.pid(n) for n in self.stack.processes.children}
         return {**pids, "bench": os.getpid()}
 
     def _total(self, concurrency: int) -> int:
@@ -47,21 +62,26 @@ class Runner:
     async def _measure(
         self, table: dict[str, Samples], name: str, op: Callable[[], Awaitable[None]], c: int
     ) -> None:
-        meter = CpuMeter(self._pids())
+        meter, busy = CpuMeter(self._pids()), machine_busy_seconds()
         table[name] = await closed_loop(op, total=self._total(c), concurrency=c)
         self.results.cpu[name] = meter.read()
+        self.results.machine_cpu_seconds[name] = machine_busy_seconds() - busy
         s = table[name]
         self.log(f"  {name:34s} p50 {s.p50:7.1f} ms  p99 {s.p99:7.1f} ms  {s.rate:6.1f}/s")
 
     async def run(self) -> Results:
         await self.floor_phase()
         await self.api_phase()
-        await self.slow_llm_phase()
+        await self.baseline_phase()
+        if not self.results.scaled_out:  # use_llm restarts only the first worker
+            await self.slow_llm_phase()
         # Peaks before the overload steps, where hundreds of POSTs wait at once.
-        for name in ("api", "temporal"):
-            self.results.peak_rss_mb[name] = peak_rss_mb(self.stack.processes.pid(name))
+        names = [n for n in self.stack.processes.children if n.startswith(("api", "worker"))]
+        for name in [*names, "temporal"]:
+            if name not in self.results.peak_rss_mb:  # the worker's was taken by (c)
+                self.results.peak_rss_mb[name] = peak_rss_mb(self.stack.processes.pid(name))
         await self.throughput_phase()
-        for name in ("api", "worker", "temporal"):
+        for name in [*names, "temporal"]:
             pid = self.stack.processes.pid(name)
             self.results.peak_rss_mb[f"{name}, after 4× overload"] = peak_rss_mb(pid)
         return self.results
@@ -90,9 +110,10 @@ class Runner:
             await api.drained()
         for c in (1, 16):
             total = self._total(c)
-            meter = CpuMeter(self._pids())
+            meter, busy = CpuMeter(self._pids()), machine_busy_seconds()
             outcomes = await api.post_and_wait(total=total, concurrency=c, wait_ms=WAIT_MS)
             self.results.cpu[f"POST-to-DONE c={c}"] = meter.read()
+            self.results.machine_cpu_seconds[f"POST-to-DONE c={c}"] = machine_busy_seconds() - busy
             table[f"POST-to-DONE c={c}"] = outcomes.done
             self.results.hit_rates[f"c={c}"] = outcomes.hit_rate
             s = outcomes.done
@@ -112,6 +133,50 @@ class Runner:
                 f"  {name:34s} p50 {polled.p50:7.1f} ms  p99 {polled.p99:7.1f} ms  "
                 f"{polled.rate:6.0f}/s  API CPU {self.results.cpu[name]['api']:.0f}%"
             )
+
+    async def baseline_phase(self) -> None:
+        """(b') Back-to-back GETs against the minimal FastAPI app
+        (``devtools.bench.baseline_api``, same database), started for this only, alternated
+        with the same GETs against the API in ``AB_ROUNDS`` rounds so that both see the
+        same machine; the target is taken from these rounds' totals."""
+        self.log("(b') minimal FastAPI baseline: the same key check and job read, A/B")
+        assert self.stack.tenant is not None
+        port = free_port()
+        command = [sys.executable, "-m", "devtools.bench.baseline_api", "--port", str(port)]
+        env = self.stack._env()  # noqa: SLF001 - the children's environment, as is
+        pid = self.stack.processes.spawn("baseline", command, env)
+        http = HttpClient("127.0.0.1", port, headers=self.stack.tenant.headers("live"))
+        try:
+            await _until_healthy(http, self.stack.processes.check_alive)
+            baseline = ApiDriver(http, self.stack.tenant.project_id)
+            baseline.job_ids = self.api.job_ids
+            sides = {AB_OURS: self.api, AB_BASELINE: baseline}
+            totals = {name: Samples() for name in sides}
+            cpu_seconds = {name: 0.0 for name in sides}
+            seconds = self.plan.poll_seconds / AB_ROUNDS
+            for _ in range(AB_ROUNDS):
+                for name, driver in sides.items():
+                    pids = {"baseline": pid} if driver is baseline else self._api_pids()
+                    meter = CpuMeter(pids)
+                    polled = await driver.pollers(pollers=POLLERS, seconds=seconds)
+                    cpu_seconds[name] += sum(meter.read().values()) / 100 * polled.wall_seconds
+                    total = totals[name]
+                    total.latencies_ms += polled.latencies_ms
+                    total.errors += polled.errors
+                    total.wall_seconds += polled.wall_seconds
+            for name, total in totals.items():
+                self.results.api[name] = total
+                self.results.cpu[name] = {"api": 100 * cpu_seconds[name] / total.wall_seconds}
+                self.log(
+                    f"  {name:34s} p50 {total.p50:7.1f} ms  p99 {total.p99:7.1f} ms  "
+                    f"{total.rate:6.0f}/s"
+                )
+        finally:
+            await http.close()
+            self.stack.processes.stop("baseline")
+
+    def _api_pids(self) -> dict[str, int]:
+        return {n: p for n, p in self._pids().items() if n.startswith("api")}
 
     async def slow_llm_phase(self) -> None:
         """(c) The same path with a provider call that takes as long as a real one."""
@@ -181,3 +246,16 @@ class Runner:
             self.results.at_knee[f"{factor}×"] = await self._load_step(
                 knee * factor, self.plan.overload_seconds
             )
+
+
+async def _until_healthy(http: HttpClient, check_alive: Callable[[], None]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        check_alive()
+        try:
+            if (await http.request("GET", "/health")).status == 200:
+                return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the baseline API did not start")
