@@ -23,16 +23,15 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from cli.stack import api_command
+from cli.supervisor import Supervisor, api_command, scripe_env
 from config import Settings
 from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.tables import Job
 from devtools.bench.api_load import ApiDriver
 from devtools.bench.http import HttpClient
-from devtools.bench.procs import Processes, cpu_seconds
+from devtools.bench.procs import cpu_seconds
 from devtools.bench.seed import BENCH_RATE_LIMIT_PER_MINUTE, seed
-from devtools.child_env import scripe_env
 from devtools.serving import free_port
 from ids import new_id
 
@@ -72,7 +71,7 @@ async def _jobs(settings: Settings, workspace_id: str, project_id: str) -> list[
     return ids
 
 
-async def _until_up(http: HttpClient, path: str, processes: Processes) -> None:
+async def _until_up(http: HttpClient, path: str, processes: Supervisor) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         processes.check_alive()
@@ -108,10 +107,10 @@ async def measure(rounds: int, seconds: float) -> str:
         api_port=settings.api_port,
         rate_limit_per_minute=settings.rate_limit_per_minute,
     )
-    processes = Processes(log_dir=workdir)
+    processes = Supervisor(log_dir=workdir)
     base_port = free_port()
-    processes.spawn("api", api_command(), env)
-    processes.spawn(
+    processes.start("api", api_command(), env)
+    processes.start(
         "baseline",
         [sys.executable, "-m", "devtools.bench.baseline_api", "--port", str(base_port)],
         env,

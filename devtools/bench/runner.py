@@ -144,7 +144,7 @@ class Runner:
         port = free_port()
         command = [sys.executable, "-m", "devtools.bench.baseline_api", "--port", str(port)]
         env = self.stack._env()  # noqa: SLF001 - the children's environment, as is
-        pid = self.stack.processes.spawn("baseline", command, env)
+        pid = self.stack.processes.start("baseline", command, env).pid
         http = HttpClient("127.0.0.1", port, headers=self.stack.tenant.headers("live"))
         try:
             await _until_healthy(http, self.stack.processes.check_alive)

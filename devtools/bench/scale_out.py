@@ -23,9 +23,9 @@ async def scale_out(stack: EmbeddedStack, redis_url: str) -> RoundRobin:
     env = stack._env() | {"SCRIPE_REDIS_URL": redis_url}  # noqa: SLF001 - as the stack has it
     second_port = free_port()
     stack.processes.stop("api")
-    stack.processes.spawn("api", _api(), env)
-    stack.processes.spawn("api-2", _api(), env | {"SCRIPE_API_PORT": str(second_port)})
-    stack.processes.spawn(
+    stack.processes.start("api", _api(), env)
+    stack.processes.start("api-2", _api(), env | {"SCRIPE_API_PORT": str(second_port)})
+    stack.processes.start(
         "worker-2", _worker(), env | {"SCRIPE_WORKER_METRICS_PORT": str(free_port())}
     )
     await stack._wait_ready()  # noqa: SLF001 - the first API and worker
@@ -35,13 +35,13 @@ async def scale_out(stack: EmbeddedStack, redis_url: str) -> RoundRobin:
 
 
 def _api() -> list[str]:
-    from cli.stack import api_command
+    from cli.supervisor import api_command
 
     return api_command()
 
 
 def _worker() -> list[str]:
-    from cli.stack import worker_command
+    from cli.supervisor import worker_command
 
     return worker_command()
 

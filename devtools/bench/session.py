@@ -50,7 +50,7 @@ async def bench_stack(
                     "SCRIPE_BENCH_COUNTS_FILE": str(counts_file(stack, name))
                 }
                 command = [sys.executable, "-m", "devtools.bench.instrument", name]
-                stack.processes.spawn(name, command, env)
+                stack.processes.start(name, command, env)
             await stack._wait_ready()  # noqa: SLF001
         yield stack
     finally:
