@@ -202,6 +202,10 @@ class Supervisor:
     def stop(self, name: str) -> None:
         self.children[name].stop()
 
+    def retire(self, name: str) -> None:
+        """Stop ``name`` for good: it is no longer watched, measured or restarted."""
+        self.children.pop(name).stop()
+
     def stop_all(self) -> None:
         """Newest first: the API (no new jobs), the worker (finishes its work), then the
         servers they use."""

@@ -173,7 +173,7 @@ class Runner:
                 )
         finally:
             await http.close()
-            self.stack.processes.stop("baseline")
+            self.stack.processes.retire("baseline")
 
     def _api_pids(self) -> dict[str, int]:
         return {n: p for n, p in self._pids().items() if n.startswith("api")}

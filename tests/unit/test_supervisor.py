@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.supervisor import Child, port_free, settings_env
+from cli.supervisor import Child, Supervisor, port_free, settings_env
 from config import Settings
 from devtools.serving import free_port
 from tests.utils.waiting import eventually
@@ -142,3 +142,14 @@ async def test_a_child_dies_with_its_parent_even_on_kill_9(tmp_path: Path) -> No
     finally:
         if grandchild.exists():
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_retired_child_is_stopped_and_no_longer_watched(tmp_path: Path) -> None:
+    supervisor = Supervisor(log_dir=tmp_path)
+    supervisor.start("kept", [sys.executable, "-c", "import time; time.sleep(60)"])
+    retired = supervisor.start("retired", [sys.executable, "-c", "import time; time.sleep(60)"])
+    supervisor.retire("retired")
+    assert not retired.alive()
+    supervisor.check_alive()  # the retired child's exit is not a failure of the stack
+    assert list(supervisor.children) == ["kept"]
+    supervisor.stop_all()
