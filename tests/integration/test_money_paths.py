@@ -189,18 +189,26 @@ async def test_a_post_the_database_cannot_store_fails_the_job_storage_rejected(
 async def test_a_database_step_slower_than_the_heartbeat_timeout_makes_one_provider_call(
     stack: Stack, tenant: Tenant, llm: FakeLlm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A short heartbeat timeout keeps the test short. The workflow reads the policy when
+    # it schedules the step; unsandboxed, the worker's workflow sees the patched dict.
     heartbeat_timeout = timedelta(seconds=2)
     monkeypatch.setitem(policies.LLM_CALL, "heartbeat_timeout", heartbeat_timeout)
+    settings = stack.settings.model_copy(
+        update={
+            "temporal_task_queue": f"slow-db-{uuid.uuid4().hex[:8]}",
+            "worker_workflow_sandbox": False,
+        }
+    )
     llm.fake.latency_ms = 1000  # time to take the database's write lock meanwhile
     database_file = Path(stack.settings.database_url.split("///", 1)[1])
     handles: list[WorkflowHandle[PostGenerationWorkflow, JobOutcome]] = []
-    async with terminated_at_exit(handles):
+    async with build_worker(stack.client, settings, stack.resources), terminated_at_exit(handles):
         handle = await start_job(
             stack.db,
             stack.client,
             tenant,
-            task_queue=stack.settings.temporal_task_queue,
-            estimate_nanos=stack.settings.spend_estimate_nanos,
+            task_queue=settings.temporal_task_queue,
+            estimate_nanos=settings.spend_estimate_nanos,
         )
         handles.append(handle)
         await eventually(lambda: _ready(len(llm.fake.requests) >= 1))
