@@ -226,11 +226,22 @@ async def finish_job(
 ) -> Job:
     """Settle a job, in one transaction: store its post (if it has one), release what its
     reservation still holds, and record the outcome. A job is DONE exactly when its post
-    is stored and its spend settled."""
+    is stored and its spend settled.
+
+    Settling again the same way is a no-op (a retried step). A job DONE with its post is
+    never turned FAILED or CANCELLED, and a FAILED or CANCELLED job never DONE, by a late
+    or superseded run: that raises ``JobAlreadyFinished`` and changes nothing.
+    """
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
+        done_already = job.status == JobStatus.DONE and job.post_id is not None
+        ended_otherwise = job.status in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED)
+        if (done_already and status != JobStatus.DONE) or (
+            ended_otherwise and status == JobStatus.DONE
+        ):
+            raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
         if post is not None:
             job.post_id = await store_post_for_job(session, job_id=job_id, draft=post, now=now)
         await release_open_reservation(session, job=job, now=now)

@@ -507,3 +507,62 @@ async def test_unlimited_plan_and_operator_override(any_db: Database) -> None:
     assert await reserve(any_db, ws, await new_job(any_db, ws), estimate=1) == "refused"
     await workspaces_repo.update_workspace(db=any_db, workspace_id=ws, daily_cap_cents=501)
     assert await reserve(any_db, ws, await new_job(any_db, ws), estimate=CENT) == "accepted"
+
+
+async def test_a_late_run_never_flips_a_finished_job(any_db: Database) -> None:
+    ws = await workspace(any_db, cap_cents=500)
+    done, failed = await new_job(any_db, ws), await new_job(any_db, ws)
+    for job in (done, failed):
+        await reserve(any_db, ws, job)
+    draft = PostDraft(
+        workspace_id=ws,
+        mode="live",
+        project_id="proj_x",
+        title="t",
+        content="c",
+        language="en",
+        scheduled_at=None,
+    )
+    now = datetime.now(UTC)
+    await jobs_repo.finish_job(
+        db=any_db,
+        job_id=done,
+        status=JobStatus.DONE,
+        error_code=None,
+        error_message=None,
+        now=now,
+        post=draft,
+    )
+    await jobs_repo.finish_job(
+        db=any_db,
+        job_id=failed,
+        status=JobStatus.FAILED,
+        error_code="generation_failed",
+        error_message="x",
+        now=now,
+    )
+    with pytest.raises(jobs_repo.JobAlreadyFinished) as settling_done:
+        await jobs_repo.finish_job(
+            db=any_db,
+            job_id=done,
+            status=JobStatus.FAILED,
+            error_code="generation_failed",
+            error_message="x",
+            now=now,
+        )
+    assert settling_done.value.status == "DONE" and settling_done.value.post_id is not None
+    with pytest.raises(jobs_repo.JobAlreadyFinished):
+        await jobs_repo.finish_job(
+            db=any_db,
+            job_id=failed,
+            status=JobStatus.DONE,
+            error_code=None,
+            error_message=None,
+            now=now,
+            post=draft,
+        )
+    stored_done = await jobs_repo.get_job(db=any_db, job_id=done)
+    stored_failed = await jobs_repo.get_job(db=any_db, job_id=failed)
+    assert stored_done is not None and stored_done.status == JobStatus.DONE
+    assert stored_failed is not None and stored_failed.status == JobStatus.FAILED
+    assert stored_failed.post_id is None
