@@ -5,7 +5,8 @@
   Payment Required, 413 Payload Too Large, 429 with code ``insufficient_quota``);
 * ``provider_unavailable`` (retryable): connection errors, timeouts, 429 rate limits (with
   their Retry-After as the next retry delay), 5xx and any other status;
-* ``generation_failed`` (retryable): a malformed answer or an SDK error of no other kind.
+* ``generation_failed`` (retryable): a malformed answer (also a plain ``ValueError`` while
+  reading it) or an SDK error of no other kind.
 
 ``SDK_ERROR_TYPES`` names every exception class the SDK exports: a new class in a new SDK
 version fails a unit test until it is given a type here.
@@ -78,6 +79,8 @@ def error_type_of(err: BaseException) -> str | None:
         found = sdk_error_types().get(cls)
         if found is not None:
             return found
+    if isinstance(err, ValueError):
+        return GENERATION_FAILED  # an answer the SDK could not read (e.g. broken JSON)
     return None
 
 

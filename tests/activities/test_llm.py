@@ -279,6 +279,14 @@ def _response(status: int, **headers: str) -> httpx.Response:
             PROVIDER_UNAVAILABLE,
             False,
         ),
+        (
+            openai.APIResponseValidationError(
+                response=_response(200), body=None, message="not a completion"
+            ),
+            GENERATION_FAILED,
+            False,
+        ),
+        (ValueError("Expecting value: line 1 column 40"), GENERATION_FAILED, False),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
 )
