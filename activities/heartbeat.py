@@ -20,7 +20,9 @@ HEARTBEAT_EVERY_SECONDS = 5.0
 
 class Heartbeat:
     def __init__(self) -> None:
-        self.details: tuple[Any, ...] = ()
+        # What the previous attempt recorded, carried on until this one records its own:
+        # a beat without details would erase them before this attempt has used them.
+        self.details: tuple[Any, ...] = tuple(activity.info().heartbeat_details)
 
     def record(self, *details: Any) -> None:
         """Keep ``details`` for every later beat, and send them now."""

@@ -584,3 +584,27 @@ async def test_the_heartbeat_covers_slow_database_steps(
 
 async def _true_when(condition: bool) -> bool:
     return condition
+
+
+async def test_beats_carry_the_previous_attempts_record_until_the_next_answer(
+    sqlite_db: Database, job: JobRef, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = client_with(completion())
+    activities = LlmActivities(db=sqlite_db, settings=SETTINGS, client=client)
+    recorded = _answer(job, attempt=1, content=None)
+
+    beats: list[tuple[Any, ...]] = []
+
+    async def down(**_: Any) -> bool:
+        # Slow (the attempt beats meanwhile), then refused.
+        await eventually(lambda: _true_when(len(beats) >= 3), timeout=5)
+        raise ValueError("refused")
+
+    monkeypatch.setattr(ledger, "record_charge", down)
+    env = environment(2, [recorded])
+    env.info = dataclasses.replace(env.info, heartbeat_timeout=timedelta(milliseconds=300))
+    env.on_heartbeat = lambda *details: beats.append(details)
+    with pytest.raises(ApplicationError):
+        await env.run(activities.generate_post, request(job))
+    # Booking the earlier answer failed: every beat still carries it for the next attempt.
+    assert beats and all(details == (recorded,) for details in beats)
