@@ -163,7 +163,19 @@ async def hold_for_call(
     call day reserves the whole worst case and the earlier bucket gets its hold back, in
     one transaction. When the worst case does not fit, nothing is reserved, what the job
     held is released (no call will be made) and ``CapExceeded`` is raised.
+
+    The usual case (the admission's estimate covers the call) is one read and no write:
+    only the job's own attempt moves its hold, so a hold read as sufficient stays so until
+    the call is booked.
     """
+    async with db.read() as session:
+        current = await session.get(Job, job_id)
+        if (
+            current is not None
+            and current.spend_day == day
+            and current.reserved_open_nanos >= max(worst_case_nanos, 1)
+        ):
+            return Hold(day=day, held_nanos=current.reserved_open_nanos, added_nanos=0)
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
