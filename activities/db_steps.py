@@ -21,9 +21,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts import JOB_ALREADY_FINISHED, JOB_ERROR_MESSAGES, STORAGE_REJECTED
+from db import retry
 from db.errors import StorageRejected
 from db.repo.jobs import JobAlreadyFinished
-from db.retry import STEP_BUDGET_SECONDS, retrying
 
 T = TypeVar("T")
 
@@ -32,10 +32,11 @@ LOCAL_STEP_BUDGET_SECONDS = 8.0
 
 
 async def db_step(
-    step: Callable[[], Awaitable[T]], *, what: str, budget_seconds: float = STEP_BUDGET_SECONDS
+    step: Callable[[], Awaitable[T]], *, what: str, budget_seconds: float | None = None
 ) -> T:
+    budget = retry.STEP_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     try:
-        return await retrying(step, what=what, budget_seconds=budget_seconds)
+        return await retry.retrying(step, what=what, budget_seconds=budget)
     except StorageRejected as err:
         activity.logger.error("%s: storage rejected: %s", what, err)
         raise storage_rejected() from err

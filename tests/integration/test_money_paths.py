@@ -17,8 +17,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -32,6 +34,7 @@ from contracts import (
     PostGenerationInput,
     SourceSpec,
 )
+from db import retry as db_retry
 from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
@@ -285,3 +288,41 @@ async def test_a_60_second_postgres_outage_with_jobs_in_flight_ends_every_job_do
         job = await jobs_repo.get_job(db=postgres_db, job_id=handle.id)
         assert job is not None and job.reserved_open_nanos == 0 and job.post_id is not None
     assert len(llm.fake.requests) == jobs  # no call was paid twice
+
+
+async def test_an_answer_whose_booking_failed_is_booked_by_the_next_attempt_without_a_call(
+    stack: Stack, tenant: Tenant, llm: FakeLlm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the real server: the answer recorded in attempt 1's heartbeat details reaches
+    attempt 2, which books it under attempt 1's key and reuses its post."""
+    monkeypatch.setattr(db_retry, "STEP_BUDGET_SECONDS", 1.0)
+    book = ledger.record_charge
+    refused: list[str] = []
+
+    async def down_for_the_first_attempt(**kwargs: Any) -> bool:
+        if activity.info().attempt == 1:
+            refused.append(str(kwargs["key"]))
+            raise ConnectionRefusedError("database down")
+        return await book(**kwargs)
+
+    monkeypatch.setattr(ledger, "record_charge", down_for_the_first_attempt)
+    handles: list[WorkflowHandle[PostGenerationWorkflow, JobOutcome]] = []
+    async with terminated_at_exit(handles):
+        handle = await start_job(
+            stack.db,
+            stack.client,
+            tenant,
+            task_queue=stack.settings.temporal_task_queue,
+            estimate_nanos=stack.settings.spend_estimate_nanos,
+        )
+        handles.append(handle)
+        outcome = await asyncio.wait_for(handle.result(), JOB_TIMEOUT)
+    assert outcome.status == JobStatus.DONE, outcome
+    assert refused  # attempt 1 could not book
+    assert len(llm.fake.requests) == 1  # attempt 2 reused the answer
+    [charge] = [
+        e for e in await ledger.job_entries(db=stack.db, job_id=handle.id) if e.kind == "charge"
+    ]
+    assert charge.key == refused[0]
+    job = await jobs_repo.get_job(db=stack.db, job_id=handle.id)
+    assert job is not None and job.attempt_count == 2 and job.actual_nanos == charge.amount_nanos
