@@ -186,9 +186,7 @@ async def test_calls_the_provider_with_the_configured_model_and_limits(
     assert post.writer == "openai" and post.title == "Hook line"
 
 
-async def test_usage_is_priced_and_booked_once_per_attempt(
-    any_db: Database, job: JobRef
-) -> None:
+async def test_usage_is_priced_and_booked_once_per_attempt(any_db: Database, job: JobRef) -> None:
     client, _ = client_with(completion())
     activities = LlmActivities(db=any_db, settings=SETTINGS, client=client)
     post = await environment().run(activities.generate_post, request(job))
