@@ -61,6 +61,11 @@ SOURCE_UNREACHABLE: Final = "source_unreachable"
 SOURCE_NOT_ALLOWED: Final = "source_not_allowed"
 SOURCE_EMPTY: Final = "source_empty"
 PROJECT_UNAVAILABLE: Final = "project_unavailable"
+STORAGE_REJECTED: Final = "storage_rejected"
+# Internal, never a job's errorCode: an activity found the job row already finished (DONE
+# with its post, FAILED or CANCELLED) or owned by another run. details[0]:
+# ``{"status": "...", "post_id": "..." | None}``.
+JOB_ALREADY_FINISHED: Final = "job_already_finished"
 
 # Each documented job error code and the message a customer sees for it.
 JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
@@ -72,6 +77,7 @@ JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
     SOURCE_NOT_ALLOWED: "The source URL points to an address that is not allowed.",
     SOURCE_EMPTY: "The source URL has no readable text.",
     PROJECT_UNAVAILABLE: "The project is archived, paused or no longer exists.",
+    STORAGE_REJECTED: "The job's result could not be stored.",
 }
 NON_RETRYABLE_ERROR_TYPES: Final = (
     PROVIDER_REJECTED,
@@ -132,11 +138,14 @@ class SpendRefusal(_Model):
 
 
 class Admission(_Model):
-    outcome: Literal["accepted", "refused", "cancelled"]
+    # ``finished``: the job is DONE with its post already (an operator reset of a finished
+    # job); the run ends DONE with ``post_id`` and writes nothing.
+    outcome: Literal["accepted", "refused", "cancelled", "finished"]
     # The status the job row holds after admission (REFUSED, or FAILED when the API had
     # already answered 202 for the job).
     job_status: JobStatus
     refusal: SpendRefusal | None = None
+    post_id: str | None = None
 
 
 class JobOutcome(_Model):

@@ -2,27 +2,40 @@
 
 Temporal owns retries: the client is built with ``max_retries=0`` and every failure is
 translated here into an ``ApplicationError`` whose type says whether retrying can help.
-Each billed call is booked in the ledger the moment its usage is known, before anything
-that could fail, so a retry never loses or doubles a charge.
+
+Money, per attempt (see README, "Spend accounting"):
+
+1. the attempt heartbeats for its whole body, so a slow database step never times it out
+   (a timed-out attempt would be started again and pay for a second call);
+2. an answer a previous attempt recorded in its heartbeat details is booked under that
+   attempt's key (booked once, whatever happened after the answer) and, if it holds a
+   post, reused instead of calling the provider again;
+3. before the call, the job's hold is topped up to the call's worst case (prompt bound +
+   ``max_tokens`` at the model's price) against the bucket of the UTC day of the call; a
+   call that does not fit is not made (``spend_cap_exceeded``, not retryable);
+4. the answer's usage is recorded in the heartbeat details, then booked.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import BaseModel, ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import ProjectVoice
-from activities.heartbeat import heartbeating
+from activities.db_steps import db_step
+from activities.heartbeat import Heartbeat, heartbeating
 from activities.metrics import record_llm_usage, timed_llm_call
+from activities.provider_errors import provider_failure
 from config import Settings
 from contracts import (
     GENERATION_FAILED,
     JOB_ERROR_MESSAGES,
     PROVIDER_REJECTED,
-    PROVIDER_UNAVAILABLE,
+    SPEND_CAP_EXCEEDED,
     GeneratedPost,
     GeneratePostInput,
     JobMode,
@@ -34,8 +47,9 @@ from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from domain.linkedin import LINKEDIN_MAX_CHARS, finalize_post
 from domain.offline_writer import write_offline
-from domain.pricing import estimate_tokens
+from domain.pricing import estimate_tokens, prompt_token_bound, worst_case_nanos
 from domain.prompt import Prompt, build_prompt, resolve_language
+from services.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     # Only the worker calls the provider. The API imports this module too (through the
@@ -44,30 +58,78 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
 
 
+class AnsweredCall(BaseModel):
+    """One answered call, as recorded in the attempt's heartbeat details before booking."""
+
+    charge_key: str
+    day: date
+    writer: Literal["openai", "offline"]
+    model: str
+    usage: TokenUsage | None
+    cost_nanos: int
+    response_id: str | None = None
+    language: str
+    title: str | None = None
+    content: str | None = None
+    # Why the answer is no post: (error type, message); None when it is one.
+    failure: tuple[str, str] | None = None
+
+    @property
+    def is_post(self) -> bool:
+        return self.failure is None and self.title is not None and self.content is not None
+
+
 class LlmActivities:
     def __init__(
-        self, *, db: Database, settings: Settings, client: openai.AsyncOpenAI | None
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        client: openai.AsyncOpenAI | None,
+        clock: Clock | None = None,
     ) -> None:
         self._db = db
         self._settings = settings
         self._client = client
+        self._clock = clock or SystemClock()
         self._voice = ProjectVoice(db)
 
     @activity.defn(name="generate_post")
     async def generate_post(self, request: GeneratePostInput) -> GeneratedPost:
         """Load the project's voice, then write the post with the LLM (live keys) or the
         offline writer (test keys)."""
+        async with heartbeating() as heartbeat:
+            return await self._generate(request, heartbeat)
+
+    async def _generate(self, request: GeneratePostInput, heartbeat: Heartbeat) -> GeneratedPost:
         info = activity.info()
-        await jobs_repo.start_attempt(
-            db=self._db,
-            job_id=request.job_id,
-            message="Writing the post" + (f" (attempt {info.attempt})" if info.attempt > 1 else ""),
-            now=datetime.now(UTC),
+        previous = _previous_answer(info.heartbeat_details)
+        if previous is not None:
+            # Booked under the previous attempt's key: once, whichever attempt gets here.
+            await self._book(request, previous)
+        await db_step(
+            lambda: jobs_repo.start_attempt(
+                db=self._db,
+                job_id=request.job_id,
+                run_id=info.workflow_run_id or "",
+                message="Writing the post"
+                + (f" (attempt {info.attempt})" if info.attempt > 1 else ""),
+                now=self._clock.now(),
+            ),
+            what="starting the attempt",
         )
-        context = await self._voice.load(
-            workspace_id=request.workspace_id,
-            project_id=request.project_id,
-            source_text=request.source_text,
+        if previous is not None and previous.is_post:
+            # The provider wrote (and billed) this post already: no second call.
+            activity.logger.info("reusing the post answered in a previous attempt")
+            heartbeat.record(previous.model_dump(mode="json"))
+            return self._finish(previous)
+        context = await db_step(
+            lambda: self._voice.load(
+                workspace_id=request.workspace_id,
+                project_id=request.project_id,
+                source_text=request.source_text,
+            ),
+            what="loading the project",
         )
         prompt = build_prompt(
             context=context, source_text=request.source_text, options=request.options
@@ -83,54 +145,87 @@ class LlmActivities:
                 str(info.attempt),
             )
         )
+        day = await self._hold_for_call(request, prompt, charge_key)
         if request.mode is JobMode.TEST or self._client is None:
-            return await self._write_offline(request, context, prompt, language, charge_key)
-        with timed_llm_call(model=self._settings.openai_model):
-            async with heartbeating():
+            answer = self._write_offline(request, context, prompt, language, charge_key, day)
+        else:
+            with timed_llm_call(model=self._settings.openai_model):
                 completion = await self._call_provider(prompt)
-        return await self._book_and_finish(request, completion, language, charge_key)
+            answer = self._answer_of(request, completion, language, charge_key, day)
+        # Recorded before booking: if booking never happens in this attempt (a crash, a
+        # database outage longer than the step's budget), the next attempt books it.
+        heartbeat.record(answer.model_dump(mode="json"))
+        await self._book(request, answer)
+        return self._finish(answer)
 
-    async def _write_offline(
+    async def _hold_for_call(self, request: GeneratePostInput, prompt: Prompt, key: str) -> date:
+        """Top the job's hold up to this call's worst case on the call's UTC day."""
+        price = self._settings.llm_prices[self._settings.openai_model]
+        worst = worst_case_nanos(
+            price,
+            prompt_tokens=prompt_token_bound(prompt.messages()),
+            max_output_tokens=self._settings.llm_max_output_tokens,
+        )
+        now = self._clock.now()
+        try:
+            hold = await db_step(
+                lambda: ledger.hold_for_call(
+                    db=self._db,
+                    job_id=request.job_id,
+                    key=f"{key}:hold",
+                    day=now.date(),
+                    worst_case_nanos=worst,
+                    now=now,
+                ),
+                what="reserving the call's worst case",
+            )
+        except ledger.CapExceeded as err:
+            activity.logger.warning(
+                "the call's worst case (%d nanodollars) does not fit under the cap", worst
+            )
+            raise ApplicationError(
+                JOB_ERROR_MESSAGES[SPEND_CAP_EXCEEDED],
+                err.refusal.model_dump(mode="json"),
+                type=SPEND_CAP_EXCEEDED,
+                non_retryable=True,
+            ) from err
+        return hold.day
+
+    def _write_offline(
         self,
         request: GeneratePostInput,
         context: ProjectContext,
         prompt: Prompt,
         language: str,
         charge_key: str,
-    ) -> GeneratedPost:
+        day: date,
+    ) -> AnsweredCall:
         title, content = write_offline(
             context=context,
             source_text=request.source_text,
             options=request.options,
             language=language,
         )
-        # Priced as if the configured model had read the prompt and written this text.
+        # Priced as if the configured model had read the prompt and written this text
+        # (stopping at max_tokens, as the model would).
         usage = TokenUsage(
-            input_tokens=estimate_tokens(prompt.text), output_tokens=estimate_tokens(content)
+            input_tokens=estimate_tokens(prompt.text),
+            output_tokens=min(estimate_tokens(content), self._settings.llm_max_output_tokens),
         )
-        cost = await self._book(request, charge_key, usage, writer="offline", response_id=None)
-        return GeneratedPost(
+        return AnsweredCall(
+            charge_key=charge_key,
+            day=day,
+            writer="offline",
+            model=self._settings.openai_model,
+            usage=usage,
+            cost_nanos=self._cost(usage),
+            language=language,
             title=title,
             content=content,
-            language=language,
-            model=self._settings.openai_model,
-            writer="offline",
-            usage=usage,
-            cost_nanos=cost,
         )
 
     async def _call_provider(self, prompt: Prompt) -> ChatCompletion:
         assert self._client is not None
-        import openai  # loaded already with the client (connections.make_openai_client)
-
-        rejected = (
-            openai.BadRequestError,
-            openai.AuthenticationError,
-            openai.PermissionDeniedError,
-            openai.NotFoundError,
-            openai.UnprocessableEntityError,
-            openai.ConflictError,
-        )
         try:
             return await self._client.chat.completions.create(
                 model=self._settings.openai_model,
@@ -138,111 +233,127 @@ class LlmActivities:
                 max_tokens=self._settings.llm_max_output_tokens,
                 timeout=self._settings.llm_timeout_seconds,
             )
-        except rejected as err:
-            activity.logger.warning("provider rejected the request: %s", err)
-            raise ApplicationError(
-                JOB_ERROR_MESSAGES[PROVIDER_REJECTED], type=PROVIDER_REJECTED, non_retryable=True
-            ) from err
-        except openai.RateLimitError as err:
-            raise ApplicationError(
-                "The AI provider is rate limiting us.",
-                type=PROVIDER_UNAVAILABLE,
-                next_retry_delay=_retry_after(err),
-            ) from err
-        except (openai.APIConnectionError, openai.APIStatusError) as err:
-            # Connection errors, timeouts, 5xx and other statuses: worth another attempt.
-            raise ApplicationError(
-                f"The AI provider failed: {type(err).__name__}", type=PROVIDER_UNAVAILABLE
-            ) from err
-        except (openai.APIResponseValidationError, ValueError) as err:
-            raise ApplicationError(
-                "The AI provider sent a malformed answer.", type=GENERATION_FAILED
-            ) from err
+        except Exception as err:
+            failure = provider_failure(err)
+            if failure is None:
+                raise
+            raise failure from err
 
-    async def _book_and_finish(
-        self, request: GeneratePostInput, completion: ChatCompletion, language: str, charge_key: str
-    ) -> GeneratedPost:
-        usage = _usage_of(completion)
-        cost = 0
-        if usage is not None:
-            cost = await self._book(
-                request, charge_key, usage, writer="openai", response_id=completion.id
-            )
-        choice = completion.choices[0] if completion.choices else None
-        message = choice.message if choice else None
-        if (
-            choice is not None
-            and choice.finish_reason == "content_filter"
-            or (message is not None and message.refusal)
-        ):
-            raise ApplicationError(
-                JOB_ERROR_MESSAGES[PROVIDER_REJECTED], type=PROVIDER_REJECTED, non_retryable=True
-            )
-        text = (message.content if message else None) or ""
-        if not text.strip():
-            raise ApplicationError("The AI provider returned no text.", type=GENERATION_FAILED)
-        title, content = finalize_post(
-            text,
-            max_length=request.options.max_length or LINKEDIN_MAX_CHARS,
-            hashtags=[] if request.options.include_hashtags else None,
-        )
-        return GeneratedPost(
-            title=title,
-            content=content,
-            language=language,
-            model=completion.model or self._settings.openai_model,
-            writer="openai",
-            usage=usage or TokenUsage(),
-            cost_nanos=cost,
-        )
-
-    async def _book(
+    def _answer_of(
         self,
         request: GeneratePostInput,
-        key: str,
-        usage: TokenUsage,
-        *,
-        writer: str,
-        response_id: str | None,
-    ) -> int:
-        model = self._settings.openai_model
-        cost = self._settings.llm_prices[model].cost_nanos(
+        completion: ChatCompletion,
+        language: str,
+        charge_key: str,
+        day: date,
+    ) -> AnsweredCall:
+        usage = _usage_of(completion)
+        answer: dict[str, Any] = {
+            "charge_key": charge_key,
+            "day": day,
+            "writer": "openai",
+            "model": completion.model or self._settings.openai_model,
+            "usage": usage,
+            "cost_nanos": self._cost(usage) if usage is not None else 0,
+            "response_id": completion.id,
+            "language": language,
+        }
+        choice = completion.choices[0] if completion.choices else None
+        message = choice.message if choice else None
+        text = (message.content if message else None) or ""
+        if (choice is not None and choice.finish_reason == "content_filter") or (
+            message is not None and message.refusal
+        ):
+            answer["failure"] = (PROVIDER_REJECTED, JOB_ERROR_MESSAGES[PROVIDER_REJECTED])
+        elif not text.strip():
+            answer["failure"] = (GENERATION_FAILED, "The AI provider returned no text.")
+        else:
+            answer["title"], answer["content"] = finalize_post(
+                text,
+                max_length=request.options.max_length or LINKEDIN_MAX_CHARS,
+                hashtags=[] if request.options.include_hashtags else None,
+            )
+        return AnsweredCall.model_validate(answer)
+
+    def _finish(self, answer: AnsweredCall) -> GeneratedPost:
+        if answer.failure is not None:
+            error_type, message = answer.failure
+            raise ApplicationError(
+                message, type=error_type, non_retryable=error_type == PROVIDER_REJECTED
+            )
+        assert answer.title is not None and answer.content is not None
+        return GeneratedPost(
+            title=answer.title,
+            content=answer.content,
+            language=answer.language,
+            model=answer.model,
+            writer=answer.writer,
+            usage=answer.usage or TokenUsage(),
+            cost_nanos=answer.cost_nanos,
+        )
+
+    def _cost(self, usage: TokenUsage) -> int:
+        return self._settings.llm_prices[self._settings.openai_model].cost_nanos(
             input_tokens=usage.input_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             output_tokens=usage.output_tokens,
         )
-        booked = await ledger.record_charge(
-            db=self._db,
-            job_id=request.job_id,
-            key=key,
-            cost_nanos=cost,
-            details={
-                "model": model,
-                "writer": writer,
-                "response_id": response_id,
-                **usage.model_dump(),
-            },
-            now=datetime.now(UTC),
+
+    async def _book(self, request: GeneratePostInput, answer: AnsweredCall) -> None:
+        usage = answer.usage
+        if usage is None:
+            return  # the provider reported no usage: nothing to book
+        now = self._clock.now()
+        booked = await db_step(
+            lambda: ledger.record_charge(
+                db=self._db,
+                job_id=request.job_id,
+                key=answer.charge_key,
+                cost_nanos=answer.cost_nanos,
+                details={
+                    "model": answer.model,
+                    "writer": answer.writer,
+                    "response_id": answer.response_id,
+                    **usage.model_dump(),
+                },
+                now=now,
+                day=answer.day,
+            ),
+            what="booking the call",
         )
         if booked:
             record_llm_usage(
-                model=model, writer=writer, mode=request.mode, usage=usage, cost_nanos=cost
+                model=answer.model,
+                writer=answer.writer,
+                mode=request.mode,
+                usage=usage,
+                cost_nanos=answer.cost_nanos,
             )
             activity.logger.info(
                 "booked an LLM call (%s): %d input and %d output tokens, %d nanodollars",
-                writer,
+                answer.writer,
                 usage.input_tokens,
                 usage.output_tokens,
-                cost,
+                answer.cost_nanos,
                 extra={
-                    "writer": writer,
-                    "model": model,
+                    "writer": answer.writer,
+                    "model": answer.model,
                     "input_tokens": usage.input_tokens,
                     "output_tokens": usage.output_tokens,
-                    "cost_nanos": cost,
+                    "cost_nanos": answer.cost_nanos,
                 },
             )
-        return cost
+
+
+def _previous_answer(details: Any) -> AnsweredCall | None:
+    """The answer an earlier attempt recorded, if its last heartbeat carried one."""
+    if not details:
+        return None
+    try:
+        return AnsweredCall.model_validate(details[-1])
+    except ValidationError:
+        activity.logger.warning("ignoring unreadable heartbeat details of a previous attempt")
+        return None
 
 
 def _usage_of(completion: ChatCompletion) -> TokenUsage | None:
@@ -257,12 +368,3 @@ def _usage_of(completion: ChatCompletion) -> TokenUsage | None:
         output_tokens=usage.completion_tokens or 0,
         reasoning_tokens=reasoning,
     )
-
-
-def _retry_after(err: openai.RateLimitError) -> timedelta | None:
-    header = err.response.headers.get("retry-after") if err.response is not None else None
-    try:
-        seconds = float(header) if header is not None else None
-    except ValueError:
-        seconds = None
-    return timedelta(seconds=min(seconds, 120)) if seconds and seconds > 0 else None

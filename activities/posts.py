@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
+from activities.db_steps import local_db_step
 from contracts import CompletedJob, CompleteJobInput, JobStatus
 from db.engine import Database
 from db.repo import jobs as jobs_repo
@@ -20,22 +21,28 @@ class PostActivities:
     async def complete_job(self, request: CompleteJobInput) -> CompletedJob:
         """Store the post (a draft, or scheduled at ``scheduled_for``) and settle the job
         DONE, together: once per job, whatever retries or resets happen."""
-        job = await jobs_repo.finish_job(
-            db=self._db,
-            job_id=request.job_id,
-            status=JobStatus.DONE,
-            error_code=None,
-            error_message=None,
-            now=datetime.now(UTC),
-            post=PostDraft(
-                workspace_id=request.workspace_id,
-                mode=request.mode.value,
-                project_id=request.project_id,
-                title=request.title,
-                content=request.content,
-                language=request.language,
-                scheduled_at=request.scheduled_for,
+        post = PostDraft(
+            workspace_id=request.workspace_id,
+            mode=request.mode.value,
+            project_id=request.project_id,
+            title=request.title,
+            content=request.content,
+            language=request.language,
+            scheduled_at=request.scheduled_for,
+        )
+        # A post the database cannot take (a date past year 9999 in UTC, a NUL character)
+        # fails the job storage_rejected; the workflow then settles it FAILED.
+        job = await local_db_step(
+            lambda: jobs_repo.finish_job(
+                db=self._db,
+                job_id=request.job_id,
+                status=JobStatus.DONE,
+                error_code=None,
+                error_message=None,
+                now=datetime.now(UTC),
+                post=post,
             ),
+            what="storing the post",
         )
         assert job.post_id is not None
         return CompletedJob(

@@ -8,6 +8,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.db_steps import db_step
 from activities.heartbeat import heartbeating
 from activities.safe_fetch import FetchFailed, FetchRefused, fetch_public_page
 from config import Settings
@@ -21,7 +22,8 @@ from contracts import (
 )
 from db.engine import Database
 from db.repo import jobs as jobs_repo
-from domain.html_text import html_to_text
+from domain.html_text import clean_text, html_to_text
+from domain.prompt import SOURCE_MAX_CHARS
 
 MIN_TEXT_CHARS = 200
 
@@ -34,23 +36,33 @@ class SourceActivities:
 
     @activity.defn(name="fetch_source")
     async def fetch_source(self, request: FetchSourceInput) -> FetchedSource:
-        """Fetch a public web page (size and time limited) and keep its readable text."""
-        await jobs_repo.set_progress(
-            db=self._db,
-            job_id=request.job_id,
-            progress=0.2,
-            message="Reading the source URL",
-            now=datetime.now(UTC),
+        """Fetch a public web page (size and time limited) and keep its readable text.
+
+        The text returned (it is stored in the workflow's history) is cleaned of control
+        characters and cut to what the prompt uses (``SOURCE_MAX_CHARS``).
+        """
+        async with heartbeating():
+            return await self._fetch(request)
+
+    async def _fetch(self, request: FetchSourceInput) -> FetchedSource:
+        await db_step(
+            lambda: jobs_repo.set_progress(
+                db=self._db,
+                job_id=request.job_id,
+                progress=0.2,
+                message="Reading the source URL",
+                now=datetime.now(UTC),
+            ),
+            what="showing progress",
         )
         try:
-            async with heartbeating():
-                page = await fetch_public_page(
-                    self._http,
-                    request.url,
-                    max_bytes=self._settings.url_fetch_max_bytes,
-                    timeout=self._settings.url_fetch_timeout_seconds,
-                    allow_private=self._settings.url_fetch_allow_private,
-                )
+            page = await fetch_public_page(
+                self._http,
+                request.url,
+                max_bytes=self._settings.url_fetch_max_bytes,
+                timeout=self._settings.url_fetch_timeout_seconds,
+                allow_private=self._settings.url_fetch_allow_private,
+            )
         except FetchRefused as err:
             activity.logger.warning("source URL refused: %s", err)
             raise ApplicationError(
@@ -64,11 +76,11 @@ class SourceActivities:
                 non_retryable=not err.retryable,
             ) from err
         if page.content_type == "text/plain":
-            title, text = None, page.body.strip()
+            title, text = None, clean_text(page.body).strip()
         else:
             title, text = html_to_text(page.body)
         if len(text) < MIN_TEXT_CHARS:
             raise ApplicationError(
                 JOB_ERROR_MESSAGES[SOURCE_EMPTY], type=SOURCE_EMPTY, non_retryable=True
             )
-        return FetchedSource(url=page.url, title=title, text=text)
+        return FetchedSource(url=page.url, title=title, text=text[:SOURCE_MAX_CHARS])

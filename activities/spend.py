@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
+from activities.db_steps import local_db_step
 from contracts import Admission, ReserveSpendInput, SettledJob, SettleJobInput
 from db.engine import Database
 from db.repo import jobs as jobs_repo
@@ -18,28 +19,35 @@ class SpendActivities:
 
     @activity.defn(name="reserve_spend")
     async def reserve(self, request: ReserveSpendInput) -> Admission:
-        """Reserve the job's estimate against today's cap, once per job."""
-        return await ledger.reserve(
-            db=self._db,
-            job_id=request.job_id,
-            run_id=request.run_id,
-            workspace_id=request.workspace_id,
-            mode=request.mode.value,
-            day=request.bucket_date,
-            estimate_nanos=request.estimate_nanos,
-            now=datetime.now(UTC),
+        """Reserve the job's estimate against today's cap, once per run that needs it
+        (see ``ledger.reserve``)."""
+        return await local_db_step(
+            lambda: ledger.reserve(
+                db=self._db,
+                job_id=request.job_id,
+                run_id=request.run_id,
+                workspace_id=request.workspace_id,
+                mode=request.mode.value,
+                day=request.bucket_date,
+                estimate_nanos=request.estimate_nanos,
+                now=datetime.now(UTC),
+            ),
+            what="admitting the job",
         )
 
     @activity.defn(name="settle_job")
     async def settle(self, request: SettleJobInput) -> SettledJob:
         """End a job without a post (FAILED or CANCELLED): record why and release what its
         reservation still holds (everything, if no provider call was billed)."""
-        job = await jobs_repo.finish_job(
-            db=self._db,
-            job_id=request.job_id,
-            status=request.status,
-            error_code=request.error_code,
-            error_message=request.error_message,
-            now=datetime.now(UTC),
+        job = await local_db_step(
+            lambda: jobs_repo.finish_job(
+                db=self._db,
+                job_id=request.job_id,
+                status=request.status,
+                error_code=request.error_code,
+                error_message=request.error_message,
+                now=datetime.now(UTC),
+            ),
+            what="settling the job",
         )
         return SettledJob(estimate_nanos=job.estimate_nanos, actual_nanos=job.actual_nanos)

@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 
 from api.context import request_id_var
 from api.versioning import DEFAULT_VERSION, VERSION_HEADER, effective_version
+from db.errors import is_bad_client_data, is_database_outage
 from services.admission import is_unreachable
 from services.errors import (
     ApiError,
@@ -77,25 +78,6 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     if len(parts) >= 2 and parts[0] == "source" and parts[1] in ("text", "url"):
         del parts[1]
     return ".".join(parts) or "body"
-
-
-# SQLSTATE classes that mean "the database is not available right now", not "this query is
-# wrong": 08 connection exception, 53 insufficient resources, 57 operator intervention
-# (57014: statement timeout, 57P01: backend terminated), 55P03: lock wait timed out.
-_OUTAGE_SQLSTATES = ("08", "53", "57", "55P03")
-
-
-def is_database_outage(exc: DBAPIError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return exc.connection_invalidated or sqlstate.startswith(_OUTAGE_SQLSTATES)
-
-
-def is_bad_client_data(exc: DBAPIError) -> bool:
-    """SQLSTATE class 22 (data exception): a value PostgreSQL cannot take, e.g. a NUL
-    character in an id from the path or the query string (SQLite takes it and finds
-    nothing)."""
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return sqlstate.startswith("22")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -33,6 +33,9 @@ Behaviour = Literal[
 class FakeOpenAI:
     latency_ms: float = 0.0
     cached_tokens: int = 0
+    # Reported completion tokens (capped at the request's max_tokens, as a provider would);
+    # None: a quarter of the answer's characters. Makes a call as expensive as wanted.
+    completion_tokens: int | None = None
     fault_rate: float = 0.0
     retry_after: str = "1"
     faults: tuple[Behaviour, ...] = ("429", "500", "malformed", "hang")
@@ -66,6 +69,8 @@ class FakeOpenAI:
         self.fault_rate = float(body.get("fault_rate", self.fault_rate))
         self.retry_after = str(body.get("retry_after", self.retry_after))
         self.faults = tuple(body.get("faults", self.faults))
+        if "completion_tokens" in body:
+            self.completion_tokens = body["completion_tokens"]
         return JSONResponse({"ok": True})
 
     async def _stats(self, _request: Request) -> Response:
@@ -107,6 +112,8 @@ class FakeOpenAI:
         refusal = "I can't help with that." if behaviour == "refusal" else None
         finish = "content_filter" if behaviour == "filter" else "stop"
         completion_tokens = max(1, len(content) // 4)
+        if self.completion_tokens is not None:
+            completion_tokens = min(self.completion_tokens, int(body.get("max_tokens") or 1 << 30))
         self.answered["billed_calls"] += 1
         self.answered["billed_tokens"] += max(1, prompt_chars // 4) + completion_tokens
         return JSONResponse(

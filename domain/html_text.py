@@ -115,7 +115,17 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     parser.feed(html)
     parser.close()
     parser._flush()
-    title = " ".join((parser.og_title or parser.title).split()) or None
+    title = clean_text(" ".join((parser.og_title or parser.title).split())) or None
     # Keep blocks that read like prose; menus and cookie crumbs are short.
     blocks = [b for b in parser.blocks if len(b) >= 40 or re.search(r"[.!?:]$", b)]
-    return title, "\n\n".join(dict.fromkeys(blocks))
+    return title, clean_text("\n\n".join(dict.fromkeys(blocks)))
+
+
+# C0 and C1 control characters except tab and newline (NUL included: PostgreSQL refuses it
+# in text), plus lone surrogates, which no database encodes.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters; carriage returns become newlines."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -44,3 +44,25 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 def estimate_tokens(text: str) -> int:
     """Rough token count of text for the offline writer (about four characters a token)."""
     return max(1, (len(text) + 3) // 4)
+
+
+# Chat formatting adds a few tokens per message and to prime the answer (OpenAI's counting
+# rule); rounded up so the bound holds for any OpenAI-compatible server.
+TOKENS_PER_MESSAGE = 4
+TOKENS_PER_REPLY = 3
+
+
+def prompt_token_bound(messages: list[dict[str, str]]) -> int:
+    """An upper bound on the prompt tokens of ``messages``, whatever the tokenizer: a
+    byte-level BPE token covers at least one UTF-8 byte."""
+    return TOKENS_PER_REPLY + sum(
+        TOKENS_PER_MESSAGE + len(m.get("role", "").encode()) + len(m.get("content", "").encode())
+        for m in messages
+    )
+
+
+def worst_case_nanos(price: ModelPrice, *, prompt_tokens: int, max_output_tokens: int) -> int:
+    """The most one call can cost: every prompt token uncached, all of ``max_tokens``."""
+    return price.cost_nanos(
+        input_tokens=prompt_tokens, cached_input_tokens=0, output_tokens=max_output_tokens
+    )

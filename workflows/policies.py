@@ -10,9 +10,12 @@ from temporalio.common import RetryPolicy
 from contracts import NON_RETRYABLE_ERROR_TYPES
 
 # Short database steps run as local activities: no extra workflow task, a few ms each.
-# They retry until the database answers again: a job is never dropped for an outage.
+# Transient errors are retried inside each attempt for a few seconds, then by Temporal for
+# up to five minutes in all: a 60 s outage loses no job, and nothing retries forever.
+# Permanent errors fail at once (``storage_rejected``, not retryable).
 DB_STEP: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=15),
+    "schedule_to_close_timeout": timedelta(minutes=5),
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(milliseconds=200),
         backoff_coefficient=2.0,
@@ -23,7 +26,9 @@ DB_STEP: dict[str, Any] = {
 }
 
 # The LLM call: the client times out first (SCRIPE_LLM_TIMEOUT_SECONDS, ≤ 600 s); the
-# heartbeat notices a dead worker within seconds; five attempts in at most 30 minutes.
+# heartbeat (sent for the whole attempt, database steps included) notices a dead worker
+# within seconds; five attempts in at most 30 minutes. Each database step of an attempt
+# retries a transient error inside the attempt for up to 150 s (db/retry.py).
 LLM_CALL: dict[str, Any] = {
     "start_to_close_timeout": timedelta(minutes=11),
     "schedule_to_close_timeout": timedelta(minutes=30),

@@ -166,12 +166,31 @@ async def cancel_if_queued(
         return True, job
 
 
-async def start_attempt(*, db: Database, job_id: str, message: str, now: datetime) -> int:
-    """Count one run of the generation step and show the job RUNNING (also after a reset)."""
+class JobAlreadyFinished(Exception):
+    """The job row is final (DONE, FAILED, CANCELLED, REFUSED) or owned by another run: the
+    caller must not work on it."""
+
+    def __init__(self, *, job_id: str, status: str, post_id: str | None) -> None:
+        super().__init__(f"job {job_id} is {status}")
+        self.status = status
+        self.post_id = post_id
+
+
+async def start_attempt(
+    *, db: Database, job_id: str, run_id: str, message: str, now: datetime
+) -> int:
+    """Count one run of the generation step and show the job RUNNING.
+
+    Only a row of this run (``job.run_id``, set by its admission) that is QUEUED or
+    RUNNING moves; anything else raises ``JobAlreadyFinished``: a late attempt of a run an
+    operator reset, or a reset that did not admit again, never reopens a finished job.
+    """
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
+        if job.run_id != run_id or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
         job.attempt_count += 1
         job.status = JobStatus.RUNNING
         job.completed_at = None
@@ -207,11 +226,22 @@ async def finish_job(
 ) -> Job:
     """Settle a job, in one transaction: store its post (if it has one), release what its
     reservation still holds, and record the outcome. A job is DONE exactly when its post
-    is stored and its spend settled."""
+    is stored and its spend settled.
+
+    Settling again the same way is a no-op (a retried step). A job DONE with its post is
+    never turned FAILED or CANCELLED, and a FAILED or CANCELLED job never DONE, by a late
+    or superseded run: that raises ``JobAlreadyFinished`` and changes nothing.
+    """
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
+        done_already = job.status == JobStatus.DONE and job.post_id is not None
+        ended_otherwise = job.status in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED)
+        if (done_already and status != JobStatus.DONE) or (
+            ended_otherwise and status == JobStatus.DONE
+        ):
+            raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
         if post is not None:
             job.post_id = await store_post_for_job(session, job_id=job_id, draft=post, now=now)
         await release_open_reservation(session, job=job, now=now)

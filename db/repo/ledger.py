@@ -2,33 +2,70 @@
 
 Invariants, kept by doing every movement in one transaction with the job row locked:
 
-* ``bucket.reserved_nanos`` is the sum of ``job.reserved_open_nanos`` of the bucket's jobs;
-* ``bucket.spent_nanos`` is the sum of the bucket's ``charge`` entries;
-* an entry's ``key`` is unique, so a retried, duplicated or replayed movement is a no-op;
-* admission is one conditional UPDATE: ``spent + reserved + estimate <= cap`` or nothing.
+* a job holds its open reservation (``job.reserved_open_nanos``) in exactly one bucket, the
+  one of ``job.spend_day`` (the day of its admission, or of its latest provider call when
+  that was later: the hold moves with the call);
+* ``bucket.reserved_nanos`` is the sum of ``job.reserved_open_nanos`` of the jobs holding
+  in that bucket;
+* ``bucket.spent_nanos`` is the sum of the bucket's ``charge`` entries; a charge is booked
+  to the UTC day its call was made;
+* ``spent + reserved <= cap`` for every bucket at all times: every increase of
+  ``reserved`` is one conditional UPDATE (admission, and the top-up before each call to the
+  worst case of that call), and a charge is taken from the hold made for its call;
+* an entry's ``key`` is unique, so a retried, duplicated or replayed movement is a no-op.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts import Admission, JobStatus, SpendRefusal
+from contracts import SPEND_CAP_EXCEEDED, Admission, JobStatus, SpendRefusal
 from db.engine import Database
 from db.repo._common import insert_ignore, lock_job, rowcount
 from db.tables import Job, SpendBucket, SpendEntry, Workspace
 from domain.plans import Plan, effective_cap_nanos
 
-
-def reserve_key(job_id: str) -> str:
-    return f"{job_id}:reserve"
+log = logging.getLogger("scripe.ledger")
 
 
-def release_key(job_id: str) -> str:
-    return f"{job_id}:release"
+class CapExceeded(Exception):
+    """The worst case of a provider call does not fit under the day's cap."""
+
+    def __init__(self, refusal: SpendRefusal) -> None:
+        super().__init__(f"spend cap reached on {refusal.bucket_date}")
+        self.refusal = refusal
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a job holds for its next call, and in which day's bucket."""
+
+    day: date
+    held_nanos: int
+    added_nanos: int
+
+
+def reserve_key(job_id: str, run_id: str) -> str:
+    """One admission per run: a retried activity or replayed update finds it; a run
+    started after the earlier reservation was released (an operator retry or reset)
+    reserves again."""
+    return f"{job_id}:reserve:{run_id}"
+
+
+async def _release_key(session: AsyncSession, job_id: str) -> str:
+    """A fresh key per release of one job (under its row lock: no race)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(SpendEntry)
+        .where((SpendEntry.job_id == job_id) & (SpendEntry.kind == "release"))
+    )
+    return f"{job_id}:release:{int(count or 0) + 1}"
 
 
 async def reserve(
@@ -42,19 +79,24 @@ async def reserve(
     estimate_nanos: int,
     now: datetime,
 ) -> Admission:
-    """Admit a job by reserving its estimate, exactly once per job.
+    """Admit a job by reserving its estimate against ``day``'s cap.
 
-    A cancelled job is not admitted. A job that already holds its reservation (a retried
-    activity, a replayed update, an operator reset) is admitted again without a second one.
+    A cancelled job is not admitted. A job DONE with its post (an operator reset of a
+    finished job) is ``finished``: nothing is reserved, nothing will be written. A job that
+    still holds a reservation (a retried activity, a replayed update, a reset while it
+    held) is admitted again without a second one; a job whose reservation was released (a
+    retry or reset of a FAILED job) reserves again, like a new admission.
     """
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None or job.status == JobStatus.CANCELLED:
             return Admission(outcome="cancelled", job_status=JobStatus.CANCELLED)
+        if job.status == JobStatus.DONE and job.post_id is not None:
+            return Admission(outcome="finished", job_status=JobStatus.DONE, post_id=job.post_id)
         existing = await session.scalar(
-            select(SpendEntry.id).where(SpendEntry.key == reserve_key(job_id))
+            select(SpendEntry.id).where(SpendEntry.key == reserve_key(job_id, run_id))
         )
-        if existing is None:
+        if existing is None and job.reserved_open_nanos <= 0:
             refusal = await _reserve_in_bucket(
                 session,
                 workspace_id=workspace_id,
@@ -68,7 +110,7 @@ async def reserve(
                 # the API already answered 202 with this job's id.
                 job.status = JobStatus.FAILED if job.acknowledged else JobStatus.REFUSED
                 job.refusal = refusal.model_dump(mode="json")
-                job.error_code = "spend_cap_exceeded"
+                job.error_code = SPEND_CAP_EXCEEDED
                 job.error_message = (
                     "The workspace's daily AI spend cap was reached before the job started."
                 )
@@ -79,7 +121,7 @@ async def reserve(
                 )
             session.add(
                 SpendEntry(
-                    key=reserve_key(job_id),
+                    key=reserve_key(job_id, run_id),
                     workspace_id=workspace_id,
                     mode=mode,
                     day=day,
@@ -103,6 +145,79 @@ async def reserve(
         job.updated_at = now
         await session.commit()
         return Admission(outcome="accepted", job_status=JobStatus.RUNNING)
+
+
+async def hold_for_call(
+    *,
+    db: Database,
+    job_id: str,
+    key: str,
+    day: date,
+    worst_case_nanos: int,
+    now: datetime,
+) -> Hold:
+    """Make the job hold at least ``worst_case_nanos`` in ``day``'s bucket before a call.
+
+    The missing part is reserved with the admission's conditional UPDATE. A hold in an
+    earlier day's bucket (a call after midnight UTC, a reset on a later day) moves: the
+    call day reserves the whole worst case and the earlier bucket gets its hold back, in
+    one transaction. When the worst case does not fit, nothing is reserved, what the job
+    held is released (no call will be made) and ``CapExceeded`` is raised.
+
+    The usual case (the admission's estimate covers the call) is one read and no write:
+    only the job's own attempt moves its hold, so a hold read as sufficient stays so until
+    the call is booked.
+    """
+    async with db.read() as session:
+        current = await session.get(Job, job_id)
+        if (
+            current is not None
+            and current.spend_day == day
+            and current.reserved_open_nanos >= max(worst_case_nanos, 1)
+        ):
+            return Hold(day=day, held_nanos=current.reserved_open_nanos, added_nanos=0)
+    async with db.write() as session:
+        job = await lock_job(session, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        existing = await session.scalar(select(SpendEntry.id).where(SpendEntry.key == key))
+        same_day = job.spend_day == day and job.reserved_open_nanos > 0
+        if existing is not None or (same_day and job.reserved_open_nanos >= worst_case_nanos):
+            return Hold(day=day, held_nanos=job.reserved_open_nanos, added_nanos=0)
+        added = worst_case_nanos - job.reserved_open_nanos if same_day else worst_case_nanos
+        refusal = await _reserve_in_bucket(
+            session,
+            workspace_id=job.workspace_id,
+            mode=job.mode,
+            day=day,
+            estimate_nanos=added,
+            now=now,
+        )
+        if refusal is not None:
+            await release_open_reservation(session, job=job, now=now)
+            job.updated_at = now
+            await session.commit()
+            raise CapExceeded(refusal)
+        if not same_day:
+            await release_open_reservation(session, job=job, now=now, reason="moved")
+        session.add(
+            SpendEntry(
+                key=key,
+                workspace_id=job.workspace_id,
+                mode=job.mode,
+                day=day,
+                job_id=job_id,
+                kind="reserve",
+                amount_nanos=added,
+                details={"worst_case_nanos": worst_case_nanos, "top_up": True},
+                created_at=now,
+            )
+        )
+        job.spend_day = day
+        job.reserved_open_nanos = worst_case_nanos
+        job.updated_at = now
+        await session.commit()
+        return Hold(day=day, held_nanos=worst_case_nanos, added_nanos=added)
 
 
 async def _reserve_in_bucket(
@@ -165,17 +280,20 @@ async def record_charge(
     cost_nanos: int,
     details: dict[str, Any],
     now: datetime,
+    day: date | None = None,
 ) -> bool:
-    """Book one billed provider call. Returns False if ``key`` was booked already.
+    """Book one billed provider call to ``day``, the UTC day it was made (default: the
+    day of ``now``). Returns False if ``key`` was booked already.
 
-    The cost is taken from the job's open reservation first; what exceeds it (or all of
-    it, once the reservation was released) is spent on top.
+    The cost is taken from the job's hold in that day's bucket (made for this call by
+    :func:`hold_for_call`). A billed call is booked whatever it cost: what exceeds the hold
+    (a provider billing past its own worst case) is spent on top, and logged.
     """
+    day = day or now.date()
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
-        day = job.spend_day or now.date()
         inserted = await session.execute(
             insert_ignore(
                 session,
@@ -194,7 +312,16 @@ async def record_charge(
         if rowcount(inserted) != 1:
             await session.rollback()
             return False
-        from_reservation = min(cost_nanos, job.reserved_open_nanos)
+        held_here = job.reserved_open_nanos if job.spend_day == day else 0
+        from_reservation = min(cost_nanos, held_here)
+        if cost_nanos > held_here:
+            log.warning(
+                "job %s: a call cost %d nanodollars, %d more than its hold on %s",
+                job_id,
+                cost_nanos,
+                cost_nanos - held_here,
+                day,
+            )
         await _move(
             session, job=job, day=day, reserved=-from_reservation, spent=cost_nanos, now=now
         )
@@ -205,21 +332,23 @@ async def record_charge(
         return True
 
 
-async def release_open_reservation(session: AsyncSession, *, job: Job, now: datetime) -> int:
+async def release_open_reservation(
+    session: AsyncSession, *, job: Job, now: datetime, reason: str = "settled"
+) -> int:
     """Give back what the job still holds (inside the caller's transaction)."""
     amount = job.reserved_open_nanos
     if amount <= 0 or job.spend_day is None:
         return 0
     session.add(
         SpendEntry(
-            key=release_key(job.id),
+            key=await _release_key(session, job.id),
             workspace_id=job.workspace_id,
             mode=job.mode,
             day=job.spend_day,
             job_id=job.id,
             kind="release",
             amount_nanos=amount,
-            details={},
+            details={"reason": reason},
             created_at=now,
         )
     )

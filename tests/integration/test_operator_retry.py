@@ -111,8 +111,9 @@ async def assert_settled_once_per_billed_call(
 ) -> list[Any]:
     entries = await ledger.job_entries(db=stack.db, job_id=job_id)
     kinds = [e.kind for e in entries]
-    assert kinds.count("reserve") == 1, kinds
-    assert kinds.count("release") == 1, kinds
+    # Each run that found nothing held (the first one, and a retry or reset after the
+    # failure released the estimate) reserved once and released what was left once.
+    assert kinds.count("reserve") == kinds.count("release") >= 1, kinds
     assert kinds.count("charge") == billed_calls, kinds
     assert len({e.key for e in entries}) == len(entries)
     return [e for e in entries if e.kind == "charge"]
