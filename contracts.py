@@ -61,6 +61,12 @@ SOURCE_UNREACHABLE: Final = "source_unreachable"
 SOURCE_NOT_ALLOWED: Final = "source_not_allowed"
 SOURCE_EMPTY: Final = "source_empty"
 PROJECT_UNAVAILABLE: Final = "project_unavailable"
+JOB_TERMINATED: Final = "job_terminated"
+JOB_TIMED_OUT: Final = "job_timed_out"
+# Internal, never a public errorCode: an activity found the job row already finished (DONE
+# with its post, FAILED or CANCELLED) or owned by another run; details[0] is a
+# ``FinishedJob``. The workflow then ends with that outcome without touching the row.
+JOB_ALREADY_FINISHED: Final = "job_already_finished"
 
 # Each documented job error code and the message a customer sees for it.
 JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
@@ -72,6 +78,8 @@ JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
     SOURCE_NOT_ALLOWED: "The source URL points to an address that is not allowed.",
     SOURCE_EMPTY: "The source URL has no readable text.",
     PROJECT_UNAVAILABLE: "The project is archived, paused or no longer exists.",
+    JOB_TERMINATED: "The job was stopped by an operator or by the job engine.",
+    JOB_TIMED_OUT: "The job did not finish in the time allowed.",
 }
 NON_RETRYABLE_ERROR_TYPES: Final = (
     PROVIDER_REJECTED,
@@ -132,11 +140,22 @@ class SpendRefusal(_Model):
 
 
 class Admission(_Model):
-    outcome: Literal["accepted", "refused", "cancelled"]
+    # ``finished``: the job row is DONE with its post already (an operator reset of a DONE
+    # job); the workflow ends DONE with ``post_id`` and never calls the writer.
+    outcome: Literal["accepted", "refused", "cancelled", "finished"]
     # The status the job row holds after admission (REFUSED, or FAILED when the API had
     # already answered 202 for the job).
     job_status: JobStatus
     refusal: SpendRefusal | None = None
+    post_id: str | None = None
+
+
+class FinishedJob(_Model):
+    """details[0] of a ``job_already_finished`` failure: how the row already ended."""
+
+    status: JobStatus
+    post_id: str | None = None
+    error_code: str | None = None  # optional: the row's errorCode when it FAILED
 
 
 class JobOutcome(_Model):

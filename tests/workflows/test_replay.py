@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
+from temporalio.workflow import NondeterminismError
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -56,4 +57,24 @@ async def test_an_incompatible_change_is_detected() -> None:
     replayer = Replayer(workflows=[SkipsEverything], data_converter=pydantic_data_converter)
     done = next(p for p in HISTORIES if p.stem == "done")
     result = await replayer.replay_workflow(_history(done), raise_on_replay_failure=False)
+    # Specifically nondeterminism: any other failure (a crash, a bad converter) would not
+    # prove that replay catches incompatible changes.
+    assert isinstance(result.replay_failure, NondeterminismError), result.replay_failure
+
+
+@workflow.defn(name="PostGenerationWorkflow")
+class CrashesOnReplay:
+    """A version that breaks with a bug, not with different commands."""
+
+    @workflow.run
+    async def run(self, job: PostGenerationInput) -> JobOutcome:
+        raise RuntimeError("a bug, not a nondeterministic change")
+
+
+async def test_a_crash_during_replay_is_not_taken_for_nondeterminism() -> None:
+    """The control above is specific: a replay that fails for another reason differs."""
+    replayer = Replayer(workflows=[CrashesOnReplay], data_converter=pydantic_data_converter)
+    done = next(p for p in HISTORIES if p.stem == "done")
+    result = await replayer.replay_workflow(_history(done), raise_on_replay_failure=False)
     assert result.replay_failure is not None
+    assert not isinstance(result.replay_failure, NondeterminismError)
