@@ -116,9 +116,7 @@ class PostGenerationWorkflow:
     async def _settle_cancelled(self) -> JobOutcome:
         """The cancelled job's settlement; a row that finished first keeps its outcome."""
         try:
-            await self._settle(
-                SettleJobInput(job_id=self._job.job_id, status=JobStatus.CANCELLED)
-            )
+            await self._settle(SettleJobInput(job_id=self._job.job_id, status=JobStatus.CANCELLED))
         except ApplicationError as err:
             finished = _already_finished(err)
             if finished is None:

@@ -59,6 +59,7 @@ from contracts import (
 from workflows import policies
 from workflows.post_generation import PostGenerationWorkflow
 
+
 async def outcome_of(handle: WorkflowHandle[Any, JobOutcome]) -> JobOutcome:
     """The job's outcome, whether its workflow completed or failed (a FAILED job)."""
     try:

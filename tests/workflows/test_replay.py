@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
-from temporalio.workflow import NondeterminismError
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
 
 from contracts import JobOutcome, JobStatus, PostGenerationInput
 from workflows.post_generation import PostGenerationWorkflow
