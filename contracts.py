@@ -262,3 +262,24 @@ class SettleJobInput(_Model):
 class SettledJob(_Model):
     estimate_nanos: int
     actual_nanos: int
+
+
+# --- the reconciler (settles jobs whose workflow closed without settling them) --------------
+
+
+class ReconcileInput(_Model):
+    """One pass over the jobs that are not final; at most ``limit`` of them."""
+
+    limit: int = 500
+
+
+class ReconciledJob(_Model):
+    job_id: str
+    workflow_status: str  # Temporal's: TERMINATED, TIMED_OUT, CANCELED, FAILED, NOT_FOUND
+    status: JobStatus  # what the job was settled as
+    error_code: str | None = None
+
+
+class ReconcileResult(_Model):
+    checked: int
+    settled: list[ReconciledJob] = Field(default_factory=list)

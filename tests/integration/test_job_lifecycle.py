@@ -7,14 +7,16 @@ settles it); operator resets of a DONE job to its first and to a later workflow 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from devtools.tenants import Tenant, generation_body
+from services.reconciliation import Reconciler, StillRunning, ensure_reconciler_schedule
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.conftest import FakeLlm, Stack
 from tests.utils.waiting import eventually
@@ -78,5 +80,59 @@ async def test_cancelling_a_running_job_stops_the_call_and_releases_its_reservat
     assert (await described.memo())["status"] == "CANCELLED"
     again = await stack.http.post(f"/v1/jobs/{job_id}/cancel", headers=tenant.headers("live"))
     assert assert_envelope(again, 409, "not_cancellable")["details"]["status"] == "CANCELLED"
+    row = await jobs_repo.get_job(db=stack.db, job_id=job_id)
+    assert row is not None and row.reserved_open_nanos == 0
+
+
+async def test_a_workflow_terminated_mid_call_is_settled_by_the_reconciler_schedule(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    before = await reserved_today(stack, tenant)
+    job_id = await job_in_provider_call(stack, tenant, llm)
+    await stack.client.get_workflow_handle(job_id).terminate(reason="stuck, per the operator")
+    assert (await customer_job(stack, tenant, job_id))["status"] == "RUNNING"  # nobody settled
+
+    task_queue = stack.settings.temporal_task_queue
+    schedule_id = await ensure_reconciler_schedule(stack.client, task_queue)
+    assert await ensure_reconciler_schedule(stack.client, task_queue) == schedule_id  # idempotent
+    schedule = stack.client.get_schedule_handle(schedule_id)
+    try:
+        described = await schedule.describe()
+        assert [i.every for i in described.schedule.spec.intervals] == [timedelta(minutes=1)]
+        await schedule.trigger()  # the minute's pass, now
+
+        async def settled() -> dict[str, Any] | None:
+            job = await customer_job(stack, tenant, job_id)
+            return job if job["status"] == "FAILED" else None
+
+        job = await eventually(settled, timeout=30)
+    finally:
+        await schedule.delete()
+    assert job["errorCode"] == "job_terminated"
+    assert job["errorMessage"] == "The job was stopped by an operator or by the job engine."
+    assert await reserved_today(stack, tenant) == before
+    kinds = [e.kind for e in await ledger.job_entries(db=stack.db, job_id=job_id)]
+    assert kinds == ["reserve", "release"]
+
+
+async def test_settle_leaves_a_running_workflow_alone_and_settles_a_terminated_one(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    """What ``scripe jobs settle`` runs."""
+    job_id = await job_in_provider_call(stack, tenant, llm)
+    reconciler = Reconciler(db=stack.db, client=stack.client)
+    with pytest.raises(StillRunning, match="still running"):
+        await reconciler.settle(job_id)
+    await stack.client.get_workflow_handle(job_id).terminate(reason="test")
+
+    settled = await reconciler.settle(job_id)
+
+    assert settled is not None
+    assert (settled.workflow_status, settled.status, settled.error_code) == (
+        "TERMINATED",
+        "FAILED",
+        "job_terminated",
+    )
+    assert await reconciler.settle(job_id) is None  # final already: nothing to do
     row = await jobs_repo.get_job(db=stack.db, job_id=job_id)
     assert row is not None and row.reserved_open_nanos == 0
