@@ -7,6 +7,7 @@ settles it); operator resets of a DONE job to its first and to a later workflow 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,9 +17,11 @@ from temporalio.client import WorkflowExecutionStatus
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from devtools.tenants import Tenant, generation_body
+from services.operator_jobs import OperatorJobs
 from services.reconciliation import Reconciler, StillRunning, ensure_reconciler_schedule
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.conftest import FakeLlm, Stack
+from tests.integration.test_operator_search import scripe
 from tests.utils.waiting import eventually
 
 
@@ -136,3 +139,29 @@ async def test_settle_leaves_a_running_workflow_alone_and_settles_a_terminated_o
     assert await reconciler.settle(job_id) is None  # final already: nothing to do
     row = await jobs_repo.get_job(db=stack.db, job_id=job_id)
     assert row is not None and row.reserved_open_nanos == 0
+
+
+async def test_scripe_jobs_settle_settles_a_terminated_job_which_can_then_be_retried(
+    stack: Stack, tenant: Tenant, llm: FakeLlm, temporal_ui_port: int
+) -> None:
+    job_id = await job_in_provider_call(stack, tenant, llm)
+    code, _, err = await scripe(stack, temporal_ui_port, "jobs", "settle", job_id)
+    assert code == 1 and "still running" in err
+    await stack.client.get_workflow_handle(job_id).terminate(reason="test")
+
+    code, out, err = await scripe(stack, temporal_ui_port, "jobs", "settle", job_id, "--json")
+
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert (row["job_id"], row["status"], row["error_code"]) == (job_id, "FAILED", "job_terminated")
+    assert (await customer_job(stack, tenant, job_id))["errorCode"] == "job_terminated"
+    # A terminated job is retried like a FAILED one: same id, ends DONE with one post.
+    await OperatorJobs(client=stack.client, ui_url="http://ui").retry(job_id, reason="test")
+
+    async def done() -> dict[str, Any] | None:
+        job = await customer_job(stack, tenant, job_id)
+        return job if job["status"] == "DONE" else None
+
+    assert (await eventually(done, timeout=30))["result"]["postId"].startswith("post_")
+    row_after = await jobs_repo.get_job(db=stack.db, job_id=job_id)
+    assert row_after is not None and row_after.reserved_open_nanos == 0
