@@ -16,7 +16,7 @@ import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, ResetReapplyExcludeType, ResetReapplyType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
 from contracts import JobMode, JobOutcome, JobStatus, PostGenerationInput, SourceSpec
 from db.repo import jobs as jobs_repo
@@ -100,6 +100,13 @@ async def reserved_today(stack: Stack, tenant: Tenant) -> int:
     return bucket.reserved_nanos if bucket else 0
 
 
+async def ledger_of(stack: Stack, job_id: str) -> list[tuple[str, str, int]]:
+    return [
+        (e.key, e.kind, e.amount_nanos)
+        for e in await ledger.job_entries(db=stack.db, job_id=job_id)
+    ]
+
+
 async def watch_until_done(
     stack: Stack, tenant: Tenant, job_id: str, mode: Literal["live", "test"] = "live"
 ) -> tuple[set[str], dict[str, Any]]:
@@ -120,10 +127,14 @@ async def assert_settled_once_per_billed_call(
 ) -> list[Any]:
     entries = await ledger.job_entries(db=stack.db, job_id=job_id)
     kinds = [e.kind for e in entries]
-    assert kinds.count("reserve") == 1, kinds
-    assert kinds.count("release") == 1, kinds
+    # Each run that reserved (the first; a retry whose earlier reservation was released)
+    # released what it held: reservations and releases pair up, and nothing stays open.
+    assert kinds.count("reserve") >= 1, kinds
+    assert kinds.count("release") == kinds.count("reserve"), kinds
     assert kinds.count("charge") == billed_calls, kinds
     assert len({e.key for e in entries}) == len(entries)
+    row = await jobs_repo.get_job(db=stack.db, job_id=job_id)
+    assert row is not None and row.reserved_open_nanos == 0
     return [e for e in entries if e.kind == "charge"]
 
 
@@ -259,7 +270,8 @@ async def test_a_job_refused_for_the_cap_is_admitted_by_its_retry_once_the_cap_a
         client=stack.client, task_queue=stack.settings.temporal_task_queue, admission_timeout=10
     )
     assert (await temporal.admit(job)).outcome == "refused"
-    await stack.client.get_workflow_handle(job_id).result()
+    with pytest.raises(WorkflowFailureError):  # a FAILED job fails its workflow
+        await stack.client.get_workflow_handle(job_id).result()
     failed = await customer_get(stack, tenant, job_id, mode="test")
     assert (failed["status"], failed["errorCode"]) == ("FAILED", "spend_cap_exceeded")
     assert await ledger.job_entries(db=stack.db, job_id=job_id) == []
@@ -284,7 +296,7 @@ async def test_web_ui_reset_of_a_done_job_ends_done_with_its_post_and_no_new_cal
     done = await done_job(stack, tenant, "live", wait_ms=15_000)
     assert done["status"] == "DONE", done
     calls = len(llm.fake.requests)
-    entries = await ledger.job_entries(db=stack.db, job_id=done["id"])
+    entries = await ledger_of(stack, done["id"])
     before = await reserved_today(stack, tenant)
 
     new_run_id = await ui_reset(stack.client, done["id"], exclude_updates=False, point=point)
@@ -298,5 +310,5 @@ async def test_web_ui_reset_of_a_done_job_ends_done_with_its_post_and_no_new_cal
     assert after["status"] == "DONE" and after["result"] == done["result"]
     assert after["errorCode"] is None and after["cost"] == done["cost"]
     assert len(await posts_repo.posts_for_job(db=stack.db, job_id=done["id"])) == 1
-    assert await ledger.job_entries(db=stack.db, job_id=done["id"]) == entries
+    assert await ledger_of(stack, done["id"]) == entries
     assert await reserved_today(stack, tenant) == before
