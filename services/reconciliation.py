@@ -80,7 +80,6 @@ class Verdict:
     workflow_status: str
     status: JobStatus
     error_code: str | None
-    closed_at: datetime
 
 
 class Reconciler:
@@ -133,7 +132,7 @@ class Reconciler:
             status=verdict.status,
             error_code=verdict.error_code,
             error_message=JOB_ERROR_MESSAGES[verdict.error_code] if verdict.error_code else None,
-            updated_before=verdict.closed_at,
+            run_id=job.run_id,
             now=datetime.now(UTC),
         )
         if settled is None:
@@ -157,19 +156,21 @@ class Reconciler:
             now = datetime.now(UTC)
             if now - job.updated_at < NOT_FOUND_GRACE:
                 return None
-            return Verdict("NOT_FOUND", JobStatus.FAILED, JOB_TERMINATED, now - NOT_FOUND_GRACE)
-        status, closed_at = described.status, described.close_time
-        if closed_at is None:
+            return Verdict("NOT_FOUND", JobStatus.FAILED, JOB_TERMINATED)
+        # The current run (a reset's new run once there is one): only one run of a job is
+        # ever open, so when it is closed every earlier run is too.
+        status = described.status
+        if described.close_time is None:
             return None
         if status == WorkflowExecutionStatus.TERMINATED:
-            return Verdict(status.name, JobStatus.FAILED, JOB_TERMINATED, closed_at)
+            return Verdict(status.name, JobStatus.FAILED, JOB_TERMINATED)
         if status == WorkflowExecutionStatus.TIMED_OUT:
-            return Verdict(status.name, JobStatus.FAILED, JOB_TIMED_OUT, closed_at)
+            return Verdict(status.name, JobStatus.FAILED, JOB_TIMED_OUT)
         if status == WorkflowExecutionStatus.CANCELED:
-            return Verdict(status.name, JobStatus.CANCELLED, None, closed_at)
+            return Verdict(status.name, JobStatus.CANCELLED, None)
         if status == WorkflowExecutionStatus.FAILED:
             code = await _failure_type(self._client, job.id, described.run_id)
-            return Verdict(status.name, JobStatus.FAILED, code, closed_at)
+            return Verdict(status.name, JobStatus.FAILED, code)
         return None
 
 

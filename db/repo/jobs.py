@@ -263,18 +263,18 @@ async def settle_if_not_final(
     status: JobStatus,
     error_code: str | None,
     error_message: str | None,
-    updated_before: datetime,
+    run_id: str | None,
     now: datetime,
 ) -> Job | None:
     """Settle a job its workflow left unsettled (FAILED or CANCELLED, its open reservation
     released, billed calls kept), in one transaction with the row locked. Nothing happens
-    (None) if the row is final already, or changed at or after ``updated_before`` (the
-    workflow's close time: a new run, e.g. an operator's reset, has taken the job over)."""
+    (None) if the row is final already, or if its ``run_id`` is no longer the one the
+    caller saw (a new run, e.g. an operator's reset, has admitted the job since)."""
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return None
-        if job.updated_at >= updated_before:
+        if job.run_id != run_id:
             return None
         await release_open_reservation(session, job=job, now=now)
         job.status = status
