@@ -14,10 +14,9 @@ from devtools.chaos.context import Context
 from devtools.chaos.report import Result
 from devtools.chaos.scenarios.processes import CHECKED
 from devtools.chaos.traffic import Submission, submit
-from devtools.tenants import Tenant
 
-# Long enough that every job is still in its provider call when it is stopped.
-CALL_LATENCY_MS = 6000
+# Inside the stack's 3 s LLM timeout, long enough to stop a job in its provider call.
+CALL_LATENCY_MS = 2000
 # The reconciler runs every minute; a pass takes well under a second.
 SETTLED_WITHIN_S = 75.0
 
@@ -46,11 +45,6 @@ async def _until(ctx: Context, job_id: str, status: str, timeout: float) -> floa
     return None
 
 
-async def _running_jobs(ctx: Context, tenant: Tenant, count: int) -> list[Submission]:
-    submissions = [await submit(ctx.http, tenant) for _ in range(count)]
-    return submissions
-
-
 async def terminate_mid_call(ctx: Context) -> Result:
     jobs = 4 if ctx.short else 12
     result = Result(
@@ -64,10 +58,16 @@ async def terminate_mid_call(ctx: Context) -> Result:
     )
     tenant = await ctx.tenant("chaos-terminate")
     await ctx.llm(latency_ms=CALL_LATENCY_MS)
-    submissions = await _running_jobs(ctx, tenant, jobs)
-    targets = [s.job_id for s in submissions[::2] if s.job_id]
+    submissions: list[Submission] = []
+    targets: list[str] = []
     waits = []
-    for job_id in targets:
+    for i in range(jobs):
+        submission = await submit(ctx.http, tenant)
+        submissions.append(submission)
+        job_id = submission.job_id
+        if i % 2 or job_id is None:
+            continue
+        targets.append(job_id)
         result.expect(await _in_call(ctx, job_id), f"{job_id} never started its call")
         await ctx.temporal.get_workflow_handle(job_id).terminate(reason="chaos: operator")
         waits.append(asyncio.create_task(_until(ctx, job_id, "FAILED", SETTLED_WITHIN_S + 30)))
@@ -100,15 +100,16 @@ async def cancel_running(ctx: Context) -> Result:
     result = Result(
         "RUNNING jobs cancelled",
         "`POST /v1/jobs/{id}/cancel` while the job's provider call is in flight (live keys, "
-        f"fake LLM {CALL_LATENCY_MS / 1000:.0f} s latency); half the jobs are left to finish",
+        "a fake LLM that never answers: each attempt times out after 3 s and is retried); "
+        "as many jobs again run afterwards with a healthy provider",
         f"{jobs // 2} of {jobs} jobs cancelled",
         CHECKED + "; every cancelled job CANCELLED, its workflow Canceled, nothing charged "
         "for the stopped call",
     )
     tenant = await ctx.tenant("chaos-cancel")
-    await ctx.llm(latency_ms=CALL_LATENCY_MS)
-    submissions = await _running_jobs(ctx, tenant, jobs)
-    targets = [s.job_id for s in submissions[::2] if s.job_id]
+    await ctx.llm(fault_rate=1.0, faults=["hang"])
+    submissions = [await submit(ctx.http, tenant) for _ in range(jobs // 2)]
+    targets = [s.job_id for s in submissions if s.job_id]
     answers: dict[int, int] = {}
     answered_in: list[float] = []
     cancelled_in: list[float] = []
@@ -123,6 +124,7 @@ async def cancel_running(ctx: Context) -> Result:
         result.expect(waited is not None, f"{job_id} never ended CANCELLED")
         cancelled_in.append(time.monotonic() - sent)
     await ctx.llm(latency_ms=0)
+    submissions += [await submit(ctx.http, tenant) for _ in range(jobs - jobs // 2)]
     await ctx.expect_finished(result, submissions)
     found = await ctx.audit_into(result, tenant.workspace_id)
     result.expect(found.statuses.get("CANCELLED", 0) == len(targets), "not all CANCELLED")
