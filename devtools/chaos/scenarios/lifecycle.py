@@ -29,6 +29,8 @@ async def _in_call(ctx: Context, job_id: str, timeout: float = 60) -> bool:
             job = await session.scalar(select(Job).where(Job.id == job_id))
         if job is not None and job.status == "RUNNING" and job.attempt_count > 0:
             return True
+        if job is not None and job.status not in ("QUEUED", "RUNNING"):
+            return False  # finished before it could be stopped
         await asyncio.sleep(0.1)
     return False
 
