@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import exceptions, workflow
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
@@ -75,12 +77,14 @@ class PostGenerationWorkflow:
         except BaseException as err:
             # Cancelled (Web UI, CLI, or POST /v1/jobs/{id}/cancel on a RUNNING job) while
             # any step was in flight: settle, then end Canceled by re-raising.
-            if not is_cancelled_exception(err) or not workflow.patched(PATCH_CANCEL_SETTLES):
+            cancelled = is_cancelled_exception(err) or _cancel_requested()
+            if not cancelled or not workflow.patched(PATCH_CANCEL_SETTLES):
                 raise
             outcome = await self._settle_cancelled()
             if outcome.status is JobStatus.CANCELLED:
                 self._finish(outcome)
-                raise
+                # Ends the workflow Canceled, also when the step in flight failed anyway.
+                raise asyncio.CancelledError() from err
         self._finish(outcome)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if (
@@ -200,7 +204,12 @@ class PostGenerationWorkflow:
         except (ActivityError, ApplicationError) as err:
             # Activities fail with ActivityError (cause: the ApplicationError); local
             # activities hand the ApplicationError over directly.
-            if is_cancelled_exception(err) and workflow.patched(PATCH_CANCEL_SETTLES):
+            # A step that stops for the cancellation fails with a CancelledError; one whose
+            # attempt failed anyway while the cancellation was pending (a provider timeout)
+            # is not retried by Temporal: either way the job is cancelled, not failed.
+            if (is_cancelled_exception(err) or _cancel_requested()) and workflow.patched(
+                PATCH_CANCEL_SETTLES
+            ):
                 raise
             finished = _already_finished(err)
             if finished is not None and workflow.patched(PATCH_FINISHED_JOB):
@@ -275,3 +284,10 @@ def _already_finished(err: ActivityError | ApplicationError) -> JobOutcome | Non
     return JobOutcome(
         status=finished.status, post_id=finished.post_id, error_code=finished.error_code
     )
+
+
+def _cancel_requested() -> bool:
+    """Whether the workflow was asked to cancel (the SDK cancels the run's task then, even
+    when the step it awaited ended otherwise). Replays the same: it comes from history."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

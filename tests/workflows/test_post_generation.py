@@ -86,6 +86,8 @@ class Script:
     complete_error: Exception | None = None
     # generate_post heartbeats until it is cancelled (a provider call in flight).
     generate_hangs: bool = False
+    # ... and, when cancelled, fails as a provider timeout would instead of stopping.
+    generate_fails_when_cancelled: bool = False
     generating: asyncio.Event = field(default_factory=asyncio.Event)
     calls: list[tuple[str, object]] = field(default_factory=list)
 
@@ -110,9 +112,17 @@ class Script:
             self.calls.append(("generate_post", request))
             if self.generate_hangs:
                 self.generating.set()
-                while True:  # cancelled through the heartbeat: CancelledError is raised here
-                    activity.heartbeat()
-                    await asyncio.sleep(0.1)
+                try:
+                    while True:  # cancelled through the heartbeat: CancelledError raised here
+                        activity.heartbeat()
+                        await asyncio.sleep(0.1)
+                except asyncio.CancelledError:
+                    if self.generate_fails_when_cancelled:
+                        # Final, so the test server does not start another attempt.
+                        raise ApplicationError(
+                            "timed out", type=PROVIDER_UNAVAILABLE, non_retryable=True
+                        ) from None
+                    raise
             if self.generate_errors:
                 raise self.generate_errors.pop(0)
             return GeneratedPost(
@@ -440,3 +450,20 @@ async def test_cancelling_a_running_job_stops_the_call_settles_it_and_ends_cance
     history = await handle.fetch_history()
     kinds = [e.event_type for e in history.events]
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED in kinds
+
+
+async def test_a_call_that_fails_while_the_cancellation_is_pending_still_cancels_the_job(
+    harness: Harness,
+) -> None:
+    harness.script.generate_hangs = True
+    harness.script.generate_fails_when_cancelled = True
+    _, handle = await harness.admit_and_run(harness.job())
+    await harness.script.generating.wait()
+
+    await handle.cancel()
+
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    assert isinstance(raised.value.cause, CancelledError)
+    assert harness.script.settlement().status == JobStatus.CANCELLED
+    assert harness.script.names().count("generate_post") == 1
