@@ -118,7 +118,7 @@ async def cancel_running(ctx: Context) -> Result:
     for job_id in targets:
         result.expect(await _in_call(ctx, job_id), f"{job_id} never started its call")
         sent = time.monotonic()
-        response = await ctx.http.post(f"/v1/jobs/{job_id}/cancel", headers=tenant.headers())
+        response = await ctx.http.post(f"/v1/jobs/{job_id}/cancel", headers=tenant.headers("live"))
         answered_in.append(time.monotonic() - sent)
         answers[response.status_code] = answers.get(response.status_code, 0) + 1
         result.expect(response.status_code in (200, 202), f"cancel answered {response.text}")
