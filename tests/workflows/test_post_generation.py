@@ -56,19 +56,9 @@ from contracts import (
     SpendRefusal,
     TokenUsage,
 )
+from tests.utils.outcomes import job_outcome
 from workflows import policies
 from workflows.post_generation import PostGenerationWorkflow
-
-
-async def outcome_of(handle: WorkflowHandle[Any, JobOutcome]) -> JobOutcome:
-    """The job's outcome, whether its workflow completed or failed (a FAILED job)."""
-    try:
-        return await handle.result()
-    except WorkflowFailureError as err:
-        cause = err.cause
-        assert isinstance(cause, ApplicationError), cause
-        return JobOutcome.model_validate(cause.details[0])
-
 
 # Retry backoffs are server timers the test server does not skip: keep them short here.
 QUICK = timedelta(milliseconds=10)
@@ -293,7 +283,7 @@ async def test_non_retryable_provider_rejection_fails_the_job_after_one_attempt(
         ApplicationError("rejected", type=PROVIDER_REJECTED, non_retryable=True)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    outcome = await outcome_of(handle)
+    outcome = await job_outcome(handle)
     assert outcome == JobOutcome(status=JobStatus.FAILED, error_code=PROVIDER_REJECTED)
     assert harness.script.names().count("generate_post") == 1
     assert "complete_job" not in harness.script.names()
@@ -323,7 +313,7 @@ async def test_provider_down_for_every_attempt_fails_with_provider_unavailable(
         for _ in range(attempts)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    outcome = await outcome_of(handle)
+    outcome = await job_outcome(handle)
     assert outcome.error_code == PROVIDER_UNAVAILABLE
     assert harness.script.names().count("generate_post") == attempts
 
@@ -335,7 +325,7 @@ async def test_unexpected_activity_errors_fail_with_generation_failed(harness: H
         ApplicationError("boom", type="KeyError", next_retry_delay=QUICK) for _ in range(attempts)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    outcome = await outcome_of(handle)
+    outcome = await job_outcome(handle)
     assert outcome.error_code == "generation_failed"
     assert "boom" not in (harness.script.settlement().error_message or "")
 
@@ -345,7 +335,7 @@ async def test_unavailable_project_fails_the_job_at_once(harness: Harness) -> No
         ApplicationError("archived", type=PROJECT_UNAVAILABLE, non_retryable=True)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    assert (await outcome_of(handle)).error_code == PROJECT_UNAVAILABLE
+    assert (await job_outcome(handle)).error_code == PROJECT_UNAVAILABLE
     assert harness.script.names().count("generate_post") == 1
     assert harness.script.settlement().error_code == PROJECT_UNAVAILABLE
 
@@ -366,7 +356,7 @@ async def test_refused_url_fails_with_source_not_allowed(harness: Harness) -> No
         "private", type=SOURCE_NOT_ALLOWED, non_retryable=True
     )
     _, handle = await harness.admit_and_run(harness.job(source=SourceSpec(url="https://x.test")))
-    assert (await outcome_of(handle)).error_code == SOURCE_NOT_ALLOWED
+    assert (await job_outcome(handle)).error_code == SOURCE_NOT_ALLOWED
     assert harness.script.names().count("fetch_source") == 1
 
 
