@@ -62,9 +62,11 @@ SOURCE_NOT_ALLOWED: Final = "source_not_allowed"
 SOURCE_EMPTY: Final = "source_empty"
 PROJECT_UNAVAILABLE: Final = "project_unavailable"
 STORAGE_REJECTED: Final = "storage_rejected"
-# Internal, never a job's errorCode: an activity found the job row already finished (DONE
-# with its post, FAILED or CANCELLED) or owned by another run. details[0]:
-# ``{"status": "...", "post_id": "..." | None}``.
+JOB_TERMINATED: Final = "job_terminated"
+JOB_TIMED_OUT: Final = "job_timed_out"
+# Internal, never a public errorCode: an activity found the job row already finished (DONE
+# with its post, FAILED or CANCELLED) or owned by another run; details[0] is a
+# ``FinishedJob``. The workflow then ends with that outcome without touching the row.
 JOB_ALREADY_FINISHED: Final = "job_already_finished"
 
 # Each documented job error code and the message a customer sees for it.
@@ -78,6 +80,8 @@ JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
     SOURCE_EMPTY: "The source URL has no readable text.",
     PROJECT_UNAVAILABLE: "The project is archived, paused or no longer exists.",
     STORAGE_REJECTED: "The job's result could not be stored.",
+    JOB_TERMINATED: "The job was stopped by an operator or by the job engine.",
+    JOB_TIMED_OUT: "The job did not finish in the time allowed.",
 }
 NON_RETRYABLE_ERROR_TYPES: Final = (
     PROVIDER_REJECTED,
@@ -138,14 +142,22 @@ class SpendRefusal(_Model):
 
 
 class Admission(_Model):
-    # ``finished``: the job is DONE with its post already (an operator reset of a finished
-    # job); the run ends DONE with ``post_id`` and writes nothing.
+    # ``finished``: the job row is DONE with its post already (an operator reset of a DONE
+    # job); the workflow ends DONE with ``post_id`` and never calls the writer.
     outcome: Literal["accepted", "refused", "cancelled", "finished"]
     # The status the job row holds after admission (REFUSED, or FAILED when the API had
     # already answered 202 for the job).
     job_status: JobStatus
     refusal: SpendRefusal | None = None
     post_id: str | None = None
+
+
+class FinishedJob(_Model):
+    """details[0] of a ``job_already_finished`` failure: how the row already ended."""
+
+    status: JobStatus
+    post_id: str | None = None
+    error_code: str | None = None  # optional: the row's errorCode when it FAILED
 
 
 class JobOutcome(_Model):
@@ -252,3 +264,24 @@ class SettleJobInput(_Model):
 class SettledJob(_Model):
     estimate_nanos: int
     actual_nanos: int
+
+
+# --- the reconciler (settles jobs whose workflow closed without settling them) --------------
+
+
+class ReconcileInput(_Model):
+    """One pass over the jobs that are not final; at most ``limit`` of them."""
+
+    limit: int = 500
+
+
+class ReconciledJob(_Model):
+    job_id: str
+    workflow_status: str  # Temporal's: TERMINATED, TIMED_OUT, CANCELED, FAILED, NOT_FOUND
+    status: JobStatus  # what the job was settled as
+    error_code: str | None = None
+
+
+class ReconcileResult(_Model):
+    checked: int
+    settled: list[ReconciledJob] = Field(default_factory=list)

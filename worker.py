@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.llm import LlmActivities
 from activities.posts import PostActivities
+from activities.reconcile import ReconcileActivities
 from activities.source import SourceActivities
 from activities.spend import SpendActivities
 from config import Settings, get_settings
@@ -31,7 +32,9 @@ from db.engine import Database
 from db.migrate import upgrade
 from observability.logs import TemporalContextFilter, configure_logging
 from observability.runtime import worker_runtime
+from services.reconciliation import Reconciler, ensure_reconciler_schedule
 from workflows.post_generation import PostGenerationWorkflow
+from workflows.reconciler import ReconcileJobsWorkflow
 
 log = logging.getLogger("scripe.worker")
 
@@ -72,17 +75,22 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources)
     posts = PostActivities(resources.db)
     llm = LlmActivities(db=resources.db, settings=settings, client=resources.openai_client)
     source = SourceActivities(db=resources.db, settings=settings, http=resources.http)
+    reconcile = ReconcileActivities(Reconciler(db=resources.db, client=client))
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[PostGenerationWorkflow],
+        workflows=[PostGenerationWorkflow, ReconcileJobsWorkflow],
         activities=[
             spend.reserve,
             spend.settle,
             posts.complete_job,
             llm.generate_post,
             source.fetch_source,
+            reconcile.reconcile_jobs,
         ],
+        # Every heartbeat reaches the server: a cancelled job's step in flight learns of the
+        # cancellation at its next beat (≤ 5 s) instead of after the SDK's 16 s throttle.
+        max_heartbeat_throttle_interval=timedelta(seconds=1),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
@@ -104,6 +112,9 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Every minute, jobs whose workflow was terminated or timed out are settled.
+    schedule_id = await ensure_reconciler_schedule(client, settings.temporal_task_queue)
+    log.info("reconciler schedule %s is up to date", schedule_id)
     async with worker_resources(settings) as resources:
         worker = build_worker(client, settings, resources)
         async with worker:

@@ -1,4 +1,5 @@
-"""Operator commands on jobs: find them in Temporal by search attributes, show, retry."""
+"""Operator commands on jobs: find them in Temporal by search attributes, show, retry,
+and settle those whose workflow was stopped from outside."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from cli.common import JsonOption, database, emit, fail, run
 from config import get_settings
 from connections import connect_temporal
-from contracts import PUBLIC_JOB_STATUSES, JobMode, JobStatus
+from contracts import PUBLIC_JOB_STATUSES, JobMode, JobStatus, ReconcileInput
 from db.repo import jobs as jobs_repo
 from db.tables import Job
 from domain.money import nanos_to_cents
@@ -24,9 +26,13 @@ from services.operator_jobs import (
     NotRetryable,
     OperatorJobs,
     Retried,
+    checked_id,
 )
+from services.reconciliation import Reconciler, StillRunning
 
-jobs_app = typer.Typer(help="Find, inspect and retry jobs (Temporal search attributes).")
+jobs_app = typer.Typer(
+    help="Find, inspect, retry and settle jobs (Temporal search attributes, the job rows)."
+)
 
 T = TypeVar("T")
 STATUS_VALUES = [s.value for s in PUBLIC_JOB_STATUSES]
@@ -34,13 +40,16 @@ STATUSES = ", ".join(STATUS_VALUES)
 MODES = [m.value for m in JobMode]
 
 
-async def operator_jobs() -> OperatorJobs:
+async def temporal_client() -> Client:
     settings = get_settings()
     try:
-        client = await connect_temporal(settings)
+        return await connect_temporal(settings)
     except RuntimeError as err:
         raise fail(f"Temporal is unreachable at {settings.temporal_address}: {err}") from err
-    return OperatorJobs(client=client, ui_url=settings.temporal_ui_url)
+
+
+async def operator_jobs() -> OperatorJobs:
+    return OperatorJobs(client=await temporal_client(), ui_url=get_settings().temporal_ui_url)
 
 
 def _run_operation(operation: Callable[[OperatorJobs], Awaitable[T]]) -> T:
@@ -218,4 +227,50 @@ def retry_job(
             "The customer sees it RUNNING, then DONE or FAILED; no second reservation.\n"
             f"Follow it: {d['uiUrl']}"
         ),
+    )
+
+
+@jobs_app.command("settle")
+def settle_jobs(
+    job_id: str | None = typer.Argument(None, help="The job; leave out with --all"),
+    settle_all: bool = typer.Option(
+        False, "--all", help="Every unfinished job whose workflow closed (the reconciler's pass)"
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Settle a job whose workflow was terminated, timed out or is gone: FAILED
+    (job_terminated / job_timed_out) or CANCELLED, its open reservation released. The
+    reconciler Schedule does the same every minute; a running workflow is left alone."""
+    if (job_id is None) == (not settle_all):
+        raise fail("give a job id or --all (not both)")
+
+    async def go() -> list[dict[str, Any]]:
+        client = await temporal_client()
+        async with database() as db:
+            reconciler = Reconciler(db=db, client=client)
+            if job_id is None:
+                result = await reconciler.run_pass(ReconcileInput())
+                return [s.model_dump(mode="json") for s in result.settled]
+            settled = await reconciler.settle(checked_id(job_id))
+            return [settled.model_dump(mode="json")] if settled else []
+
+    try:
+        rows = run(go())
+    except (StillRunning, LookupError, ValueError) as err:
+        raise fail(str(err)) from err
+    except RPCError as err:
+        raise fail(f"Temporal refused the request: {err}") from err
+    finally:
+        gc.collect()
+    emit(rows, as_json=as_json, text=_settled_text)
+
+
+def _settled_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "Nothing to settle: the job is final already, or no closed workflow left one open."
+    return "\n".join(
+        f"{r['job_id']}  workflow {r['workflow_status'].lower()} → {r['status']}"
+        + (f" ({r['error_code']})" if r["error_code"] else "")
+        + "; open reservation released"
+        for r in rows
     )

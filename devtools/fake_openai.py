@@ -95,7 +95,12 @@ class FakeOpenAI:
         behaviour = self.next_behaviour()
         self.answered[f"behaviour:{behaviour}"] += 1
         if behaviour == "hang":
-            await asyncio.sleep(3600)
+            # Until the client gives up (its timeout, a cancelled job), at most an hour: a
+            # handler left sleeping would hold the server's shutdown for that long.
+            for _ in range(36_000):
+                if await request.is_disconnected():
+                    return Response(status_code=499)
+                await asyncio.sleep(0.1)
         if behaviour in ("429", "500", "503", "400", "401"):
             status = int(behaviour)
             headers = {"retry-after": self.retry_after} if status == 429 else {}

@@ -1,25 +1,39 @@
 """Record workflow histories for the replay test (tests/workflows/test_replay.py).
 
-Run it after an intended, compatible workflow change, or to guard a new path; commit the
-JSON files. If the replay test fails after a change, the change is incompatible with
-running workflows: guard it with ``workflow.patched`` instead of re-recording.
+Histories are append-only: each released version of the workflow adds one history per
+path, named ``<version>_<path>.json``, and never rewrites an older one (the procedure:
+docs/versioning.md). The six unprefixed files are the first version's.
 
-    python -m devtools.record_histories
+    python -m devtools.record_histories            # records VERSION's set
+    python -m devtools.record_histories --force    # overwrite VERSION's own files only
 
 Records, on a dev server with the real worker and the real openai SDK against the fake
-provider: a DONE job; a FAILED one (project archived before the worker got to it); one the
-provider rejected; one started without the admission update; and operator resets of failed
-jobs, with the update re-applied and excluded.
+provider, every path of the current version: a text job and a URL job (DONE); a refusal
+while the caller waits (402); a refusal after a 202 (FAILED); a job cancelled while QUEUED
+and one cancelled while RUNNING (in its provider call); a provider that times out every
+attempt (FAILED provider_unavailable); a provider rejection (FAILED); and a Web UI-style
+reset of a DONE job (ends DONE with its post, no new call).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio.client import Client
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType, ResetReapplyType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -31,18 +45,45 @@ from db.engine import Database
 from db.migrate import upgrade
 from db.repo import projects as projects_repo
 from db.repo import workspaces as workspaces_repo
+from db.tables import Job
 from devtools.fake_openai import FakeOpenAI
 from devtools.serving import serve
 from services.admission import TemporalJobs
 from services.auth import Principal
 from services.clock import SystemClock
+from services.errors import SpendCapExceeded
 from services.jobs import GenerationRequest, JobService
-from services.operator_jobs import OperatorJobs
 from services.pagination import CursorCodec
 from worker import build_worker, worker_resources
 from workflows.post_generation import PostGenerationWorkflow
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories"
+# The workflow version these recordings are of: bump it with every released change to the
+# workflow (a new ``workflow.patched`` id), and record a new set.
+VERSION = "v2"
+PATHS = (
+    "text",
+    "url",
+    "refusal",
+    "refusal_after_202",
+    "cancel_queued",
+    "cancel_running",
+    "timeout",
+    "failure",
+    "reset",
+)
+ARTICLE = (
+    "<html><head><title>Onboarding calls</title></head><body><article><p>"
+    + SAMPLE_SOURCE
+    + "</p></article></body></html>"
+)
+
+
+def article_app() -> Starlette:
+    async def page(_request: Request) -> Response:
+        return HTMLResponse(ARTICLE)
+
+    return Starlette(routes=[Route("/article", page)])
 
 
 class Recorder:
@@ -71,12 +112,13 @@ class Recorder:
         *,
         wait: bool = True,
         admission_timeout: float = 10,
+        source: SourceSpec | None = None,
     ) -> str:
         submitted = await self.service(admission_timeout).submit(
             principal,
             GenerationRequest(
                 project_id=project_id,
-                source=SourceSpec(text=SAMPLE_SOURCE),
+                source=source or SourceSpec(text=SAMPLE_SOURCE),
                 options=GenerationOptions(include_hashtags=True),
                 scheduled_for=None,
                 wait_for_completion_ms=20_000 if wait else 0,
@@ -88,70 +130,117 @@ class Recorder:
         return submitted.job.id
 
     async def keep(self, name: str, job_id: str) -> None:
+        """The job's current run, once closed (a FAILED job's workflow fails: fine here)."""
         handle = self.client.get_workflow_handle_for(PostGenerationWorkflow.run, job_id)
-        await handle.result()
+        with contextlib.suppress(WorkflowFailureError):
+            await handle.result()
         self.histories[name] = (await handle.fetch_history()).to_json()
 
+    async def latest_job(self, workspace_id: str) -> str:
+        async with self.db.read() as session:
+            job_id = await session.scalar(
+                select(Job.id)
+                .where(Job.workspace_id == workspace_id)
+                .order_by(Job.created_at.desc())
+                .limit(1)
+            )
+        assert job_id is not None
+        return job_id
 
-async def record(client: Client, settings: Settings, fake: FakeOpenAI) -> dict[str, str]:
+
+async def record(
+    client: Client, settings: Settings, fake: FakeOpenAI, article_url: str
+) -> dict[str, str]:
     async with worker_resources(settings) as resources:
         db, now = resources.db, datetime.now(UTC)
         recorder = Recorder(client, settings, db)
         ws = await workspaces_repo.create_workspace(db=db, name="r", plan="SOLO", now=now)
-        project = await projects_repo.create_project(
-            db=db,
-            workspace_id=ws.id,
-            name="Recorded",
-            type="PERSONAL_BRAND",
-            language="en",
-            url=None,
-            tone_profile={},
-            voice_samples=[],
-            pillars=["Customer retention"],
-            now=now,
-        )
+        capped = await workspaces_repo.create_workspace(db=db, name="c", plan="SOLO", now=now)
+        await workspaces_repo.update_workspace(db=db, workspace_id=capped.id, daily_cap_cents=0)
 
-        def principal(mode: JobMode) -> Principal:
+        async def project_of(workspace_id: str) -> str:
+            project = await projects_repo.create_project(
+                db=db,
+                workspace_id=workspace_id,
+                name="Recorded",
+                type="PERSONAL_BRAND",
+                language="en",
+                url=None,
+                tone_profile={},
+                voice_samples=[],
+                pillars=["Customer retention"],
+                now=now,
+            )
+            return project.id
+
+        project_id, capped_project_id = await project_of(ws.id), await project_of(capped.id)
+
+        def principal(mode: JobMode, workspace_id: str = ws.id) -> Principal:
             return Principal(
                 key_id="key_r",
-                workspace_id=ws.id,
+                workspace_id=workspace_id,
                 workspace_name="r",
                 plan="SOLO",
                 mode=mode.value,
                 rate_limit_per_minute=None,
             )
 
-        async def set_status(status: str) -> None:
-            await projects_repo.update_project(
-                db=db, project_id=project.id, now=now, changes={"status": status}
-            )
-
-        # Accepted while no worker runs (202 QUEUED); archived before a worker admits it.
-        archived = await recorder.submit(
-            principal(JobMode.TEST), project.id, wait=False, admission_timeout=0.5
+        live, test = principal(JobMode.LIVE), principal(JobMode.TEST)
+        # Accepted while no worker runs (202 QUEUED): one to cancel, one refused later.
+        queued = await recorder.submit(test, project_id, wait=False, admission_timeout=0.5)
+        await recorder.service(10).cancel(test, queued)
+        refused_late = await recorder.submit(
+            principal(JobMode.TEST, capped.id), capped_project_id, wait=False, admission_timeout=0.5
         )
-        await set_status("ARCHIVED")
-        operator = OperatorJobs(client=client, ui_url=settings.temporal_ui_url)
         async with build_worker(client, settings, resources):
-            await recorder.keep("failed_project", archived)
-            await set_status("ACTIVE")
-            await recorder.keep("done", await recorder.submit(principal(JobMode.TEST), project.id))
+            await recorder.keep("cancel_queued", queued)
+            await recorder.keep("refusal_after_202", refused_late)
+            text = await recorder.submit(live, project_id)
+            await recorder.keep("text", text)
+            url = await recorder.submit(test, project_id, source=SourceSpec(url=article_url))
+            await recorder.keep("url", url)
+            try:
+                await recorder.submit(principal(JobMode.TEST, capped.id), capped_project_id)
+                raise AssertionError("the capped workspace was admitted")
+            except SpendCapExceeded:
+                await recorder.keep("refusal", await recorder.latest_job(capped.id))
+            fake.script.append("hang")
+            running = await recorder.submit(live, project_id, wait=False)
+            while not fake.requests or fake.script:
+                await asyncio.sleep(0.05)
+            await recorder.service(10).cancel(live, running)
+            await recorder.keep("cancel_running", running)
+            fake.script.extend(["hang"] * 5)
+            await recorder.keep("timeout", await recorder.submit(live, project_id, wait=False))
             fake.script.append("400")
-            rejected = await recorder.submit(principal(JobMode.LIVE), project.id)
-            await recorder.keep("failed_provider_rejected", rejected)
-            unannounced = await recorder.submit(
-                principal(JobMode.TEST), project.id, wait=False, admission_timeout=0.5
-            )
-            await recorder.keep("self_admitted", unannounced)
-            for name, reapply in (
-                ("reset_reapplying_updates", True),
-                ("reset_excluding_updates", False),
-            ):
-                fake.script.append("400")
-                failed = await recorder.submit(principal(JobMode.LIVE), project.id)
-                await operator.retry(failed, reason="record", reapply_updates=reapply)
-                await recorder.keep(name, failed)
+            await recorder.keep("failure", await recorder.submit(live, project_id))
+            await operator_reset_of_done(client, text)
+            await recorder.keep("reset", text)
         return recorder.histories
+
+
+async def operator_reset_of_done(client: Client, job_id: str) -> None:
+    """What the Web UI's Reset sends for the first WorkflowTaskCompleted of a DONE job."""
+    handle = client.get_workflow_handle(job_id)
+    description = await handle.describe()
+    first_task = None
+    async for event in client.get_workflow_handle(
+        job_id, run_id=description.run_id
+    ).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            first_task = event.event_id
+            break
+    assert first_task is not None
+    await client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=job_id, run_id=description.run_id),
+            workflow_task_finish_event_id=first_task,
+            request_id=str(uuid.uuid4()),
+            reason="record: reset of a DONE job",
+            reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_ALL_ELIGIBLE,
+        )
+    )
 
 
 async def _record_on_a_fresh_stack() -> dict[str, str]:
@@ -162,7 +251,11 @@ async def _record_on_a_fresh_stack() -> dict[str, str]:
             search_attributes=list(SEARCH_ATTRIBUTES),
             data_converter=pydantic_data_converter,
         )
-        async with env, serve(fake.app(), lifespan="off") as llm:
+        async with (
+            env,
+            serve(fake.app(), lifespan="off") as llm,
+            serve(article_app(), lifespan="off") as site,
+        ):
             settings = Settings(
                 data_dir=Path(tmp),
                 database_url=f"sqlite+aiosqlite:///{tmp}/record.db",
@@ -170,16 +263,30 @@ async def _record_on_a_fresh_stack() -> dict[str, str]:
                 temporal_task_queue="record-histories",
                 openai_api_key="sk-record",
                 openai_base_url=f"{llm}/v1",
+                url_fetch_allow_private=True,
+                # Short, so the provider that never answers times out every attempt quickly.
+                llm_timeout_seconds=1,
             )
             await upgrade(settings.database_url)
-            return await record(env.client, settings, fake)
+            return await record(env.client, settings, fake, f"{site}/article")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Record this version's replay histories.")
+    parser.add_argument("--force", action="store_true", help=f"overwrite {VERSION}_*.json")
+    args = parser.parse_args()
+    targets = {name: OUT / f"{VERSION}_{name}.json" for name in PATHS}
+    existing = [p for p in targets.values() if p.exists()]
+    if existing and not args.force:
+        raise SystemExit(
+            f"{len(existing)} {VERSION} histories exist already; histories are append-only: "
+            "bump VERSION for a new workflow version (or --force to redo this version's own)"
+        )
     histories = asyncio.run(_record_on_a_fresh_stack())
-    for name, text in sorted(histories.items()):
-        (OUT / f"{name}.json").write_text(text)
-        print(f"wrote {OUT / f'{name}.json'}")
+    assert set(histories) == set(PATHS), sorted(histories)
+    for name, path in targets.items():
+        path.write_text(histories[name])
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

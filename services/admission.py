@@ -201,6 +201,18 @@ class TemporalJobs:
             async with asyncio.timeout(timeout_ms / 1000):
                 await handle.result(rpc_timeout=timedelta(milliseconds=timeout_ms + 1000))
 
+    async def request_cancel(self, job_id: str) -> None:
+        """Ask Temporal to cancel the job's workflow (its current run); the workflow settles
+        the job CANCELLED. One that closed meanwhile needs nothing: its row says how."""
+        try:
+            await self._client.get_workflow_handle(job_id).cancel()
+        except (RPCError, RuntimeError) as err:
+            if isinstance(err, RPCError) and err.status == RPCStatusCode.NOT_FOUND:
+                return
+            if is_unreachable(err):
+                raise ServiceUnavailable(UNREACHABLE_MESSAGE) from err
+            raise
+
     async def reachable(self) -> bool:
         try:
             await self._check_health()

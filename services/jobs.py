@@ -36,6 +36,8 @@ from services.errors import (
 from services.pagination import CursorCodec, Page, paginate
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# How long cancelling a RUNNING job waits for its workflow to settle it before answering.
+CANCEL_WAIT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -205,8 +207,12 @@ class JobService:
         return job
 
     async def cancel(self, principal: Principal, job_id: str) -> Job:
-        """QUEUED → CANCELLED; the workflow finds the job cancelled when it comes to admit
-        it and ends without reserving anything."""
+        """QUEUED → CANCELLED at once: the workflow finds the job cancelled when it comes to
+        admit it and ends without reserving anything. RUNNING: the workflow is cancelled
+        (the step in flight stops through its heartbeat, billed calls stay charged, the rest
+        of the reservation is released); waits up to ``CANCEL_WAIT_MS`` for it to settle and
+        returns the job as it is then (still RUNNING if the workflow has not settled yet, or
+        DONE if the post was stored before the cancellation reached it)."""
         cancelled, job = await jobs_repo.cancel_if_queued(
             db=self._db,
             job_id=job_id,
@@ -216,12 +222,16 @@ class JobService:
         )
         if job is None or not jobs_repo.is_visible(job):
             raise NotFound("No such job.")
-        if not cancelled:
-            raise NotCancellable(
-                f"The job is {job.status}; only QUEUED jobs can be cancelled.",
-                details={"status": job.status},
-            )
-        return job
+        if cancelled:
+            return job
+        if job.status == JobStatus.RUNNING:
+            await self._temporal.request_cancel(job.id)
+            await self._temporal.wait_for_completion(job.id, CANCEL_WAIT_MS)
+            return await self._reload(job.id)
+        raise NotCancellable(
+            f"The job is {job.status}; only QUEUED and RUNNING jobs can be cancelled.",
+            details={"status": job.status},
+        )
 
     async def list(
         self,

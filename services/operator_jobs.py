@@ -145,13 +145,17 @@ class OperatorJobs:
         )
 
     async def retry(self, job_id: str, *, reason: str, reapply_updates: bool = True) -> Retried:
-        """Reset a FAILED job's current run to its first workflow task: a new run under the
-        same job id, which is admitted at once (no second reservation) and runs the job
-        again. What the Web UI's Reset does when the first WorkflowTaskCompleted is chosen
+        """Reset a FAILED (or terminated, or timed-out) job's current run to its first
+        workflow task: a new run under the same job id, which is admitted at once and runs
+        the job again (it reserves again only if the earlier reservation was released).
+        What the Web UI's Reset does when the first WorkflowTaskCompleted is chosen
         (its "Exclude Updates" box is ``reapply_updates=False``; either way works)."""
         description = await self._describe(job_id)
         run = await _run_of(description)
-        if run.execution_status == "RUNNING" or run.job_status != JobStatus.FAILED:
+        # A terminated or timed-out run never published FAILED (the reconciler settles its
+        # row FAILED job_terminated / job_timed_out): it is retried like a FAILED one.
+        stopped = run.execution_status in ("TERMINATED", "TIMED_OUT")
+        if run.execution_status == "RUNNING" or not (run.job_status == JobStatus.FAILED or stopped):
             shown = run.job_status or "unknown"
             raise NotRetryable(
                 f"{job_id} is {shown} (workflow {run.execution_status.lower()}); "

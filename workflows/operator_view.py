@@ -9,7 +9,32 @@ from __future__ import annotations
 
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
+from contracts import (
+    GENERATION_FAILED,
+    JOB_TERMINATED,
+    JOB_TIMED_OUT,
+    PROJECT_UNAVAILABLE,
+    PROVIDER_REJECTED,
+    PROVIDER_UNAVAILABLE,
+    SOURCE_UNREACHABLE,
+    SPEND_CAP_EXCEEDED,
+)
+
 MAX_CAUSE_CHARS = 500
+# Codes a retry (a reset to the first workflow task) can fix, and when: a provider or source
+# that was down, a stopped workflow, a cap with room again, a project made active again, a
+# provider refusal (answers vary). The others (a URL that is not allowed, a page without
+# text, data the database refuses) fail the same way until the request itself changes.
+RETRY_CAN_FIX: dict[str, str] = {
+    PROVIDER_UNAVAILABLE: "",
+    GENERATION_FAILED: "",
+    SOURCE_UNREACHABLE: "",
+    JOB_TERMINATED: "",
+    JOB_TIMED_OUT: "",
+    PROVIDER_REJECTED: " A refusal may not repeat; a request the provider rejects (400) will.",
+    SPEND_CAP_EXCEEDED: " Once the cap has room: raise it, or wait for 00:00 UTC.",
+    PROJECT_UNAVAILABLE: " Once the project is active again.",
+}
 _MAX_CAUSE_DEPTH = 4
 
 
@@ -58,12 +83,16 @@ def failure_memo(*, code: str, message: str, cause: str | None) -> dict[str, str
 
 
 def failure_details(*, job_id: str, code: str, message: str, cause: str | None) -> str:
-    """Current details (markdown) of a FAILED job: why, and how to retry it."""
+    """Current details (markdown) of a FAILED job: why, and how to retry it when a retry
+    can help."""
     lines = [f"**Failed** · `{code}`", message]
     if cause:
         lines.append(f"**Cause** {cause}")
-    lines.append(
-        "**Retry** Reset to the first WorkflowTaskCompleted event, "
-        f"or run `scripe jobs retry {job_id}`."
-    )
+    if code in RETRY_CAN_FIX:
+        lines.append(
+            "**Retry** Reset to the first WorkflowTaskCompleted event, "
+            f"or run `scripe jobs retry {job_id}`.{RETRY_CAN_FIX[code]}"
+        )
+    else:
+        lines.append("**No retry** A retry would fail the same way: the request must change.")
     return "\n\n".join(lines)

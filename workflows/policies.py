@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 from contracts import NON_RETRYABLE_ERROR_TYPES
 
@@ -54,4 +55,11 @@ URL_FETCH: dict[str, Any] = {
         maximum_attempts=4,
         non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
     ),
+}
+
+# How a step in flight reacts to the job's cancellation: the workflow waits until the
+# activity has stopped (through its heartbeat) before it settles, so whatever the step
+# billed is booked before the rest of the reservation is released.
+WAIT_FOR_CANCELLATION: dict[str, Any] = {
+    "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import exceptions, workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.llm import LlmActivities
@@ -12,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.spend import SpendActivities
     from contracts import (
         GENERATION_FAILED,
+        JOB_ALREADY_FINISHED,
         JOB_ERROR_MESSAGES,
         PROVIDER_UNAVAILABLE,
         SA_JOB_STATUS,
@@ -21,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         AdmitRequest,
         CompleteJobInput,
         FetchSourceInput,
+        FinishedJob,
         GeneratePostInput,
         JobOutcome,
         JobStatus,
@@ -29,6 +33,18 @@ with workflow.unsafe.imports_passed_through():
         SettleJobInput,
     )
     from workflows import metrics, operator_view, policies
+
+# Behaviour changes made while jobs were in flight, each guarded by ``workflow.patched`` so
+# histories recorded before it still replay (the procedure: docs/versioning.md).
+# A job whose row is finished already (an operator reset of a DONE job) ends as the row
+# says, without generating and without touching the row.
+PATCH_FINISHED_JOB = "finished-job-ends-as-recorded"
+# Temporal cancellation anywhere settles the job CANCELLED (billed calls stay charged, the
+# rest of the reservation is released) and the workflow ends Canceled.
+PATCH_CANCEL_SETTLES = "cancel-settles-the-job"
+# A FAILED job's workflow ends Failed with the job's errorCode as the failure type, so the
+# Web UI's status filter and Failures count show it (the job row is unchanged).
+PATCH_FAILED_JOB_FAILS = "failed-job-fails-the-workflow"
 
 
 @workflow.defn
@@ -41,6 +57,10 @@ class PostGenerationWorkflow:
 
     No queries or signals: customers read the job row in the application database, which
     every step keeps current; operators read the memo, ``JobStatus`` and current details.
+
+    How the workflow closes: DONE, CANCELLED before admission and REFUSED complete with the
+    ``JobOutcome``; a FAILED job fails with its errorCode as the failure type (the outcome
+    in the failure's details); a cancelled RUNNING job settles CANCELLED and ends Canceled.
     """
 
     @workflow.init
@@ -52,20 +72,61 @@ class PostGenerationWorkflow:
 
     @workflow.run
     async def run(self, job: PostGenerationInput) -> JobOutcome:
+        try:
+            outcome = await self._run_job()
+        except BaseException as err:
+            # Cancelled (Web UI, CLI, or POST /v1/jobs/{id}/cancel on a RUNNING job) while
+            # any step was in flight: settle, then end Canceled by re-raising.
+            cancelled = is_cancelled_exception(err) or _cancel_requested()
+            if not cancelled or not workflow.patched(PATCH_CANCEL_SETTLES):
+                raise
+            outcome = await self._settle_cancelled()
+            if outcome.status is JobStatus.CANCELLED:
+                self._finish(outcome)
+                # Ends the workflow Canceled, also when the step in flight failed anyway.
+                raise asyncio.CancelledError() from err
+        self._finish(outcome)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if (
+            outcome.status is JobStatus.FAILED
+            and outcome.error_code is not None
+            and workflow.patched(PATCH_FAILED_JOB_FAILS)
+        ):
+            raise ApplicationError(
+                JOB_ERROR_MESSAGES.get(outcome.error_code, outcome.error_code),
+                outcome.model_dump(mode="json"),
+                type=outcome.error_code,
+                non_retryable=True,
+            )
+        return outcome
+
+    async def _run_job(self) -> JobOutcome:
         # Admit at once: when the API's update arrives with the start (the usual case) its
         # handler joins this same reservation; a run started without it (after an admission
         # timeout, or by an operator's reset) needs no update at all.
         admission = await self._ensure_admitted()
         if admission.outcome == "accepted":
-            outcome = await self._generate()
-        elif admission.outcome == "refused":
-            outcome = JobOutcome(status=admission.job_status, error_code=SPEND_CAP_EXCEEDED)
-        else:
-            outcome = JobOutcome(status=JobStatus.CANCELLED)
-        metrics.record_outcome(outcome, mode=job.mode)
+            return await self._generate()
+        if admission.outcome == "refused":
+            return JobOutcome(status=admission.job_status, error_code=SPEND_CAP_EXCEEDED)
+        if admission.outcome == "finished" and workflow.patched(PATCH_FINISHED_JOB):
+            return JobOutcome(status=JobStatus.DONE, post_id=admission.post_id)
+        return JobOutcome(status=JobStatus.CANCELLED)
+
+    def _finish(self, outcome: JobOutcome) -> None:
+        metrics.record_outcome(outcome, mode=self._job.mode)
         self._publish_outcome(outcome)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return outcome
+
+    async def _settle_cancelled(self) -> JobOutcome:
+        """The cancelled job's settlement; a row that finished first keeps its outcome."""
+        try:
+            await self._settle(SettleJobInput(job_id=self._job.job_id, status=JobStatus.CANCELLED))
+        except ApplicationError as err:
+            finished = _already_finished(err)
+            if finished is None:
+                raise
+            return finished
+        return JobOutcome(status=JobStatus.CANCELLED)
 
     @workflow.update
     async def admit(self, request: AdmitRequest) -> Admission:
@@ -124,6 +185,7 @@ class PostGenerationWorkflow:
                     options=job.options,
                 ),
                 **policies.LLM_CALL,
+                **policies.WAIT_FOR_CANCELLATION,
             )
             completed = await workflow.execute_local_activity_method(
                 PostActivities.complete_job,
@@ -142,17 +204,33 @@ class PostGenerationWorkflow:
         except (ActivityError, ApplicationError) as err:
             # Activities fail with ActivityError (cause: the ApplicationError); local
             # activities hand the ApplicationError over directly.
+            # A step that stops for the cancellation fails with a CancelledError; one whose
+            # attempt failed anyway while the cancellation was pending (a provider timeout)
+            # is not retried by Temporal: either way the job is cancelled, not failed.
+            if (is_cancelled_exception(err) or _cancel_requested()) and workflow.patched(
+                PATCH_CANCEL_SETTLES
+            ):
+                raise
+            finished = _already_finished(err)
+            if finished is not None and workflow.patched(PATCH_FINISHED_JOB):
+                return finished
             code = _error_code(err)
             self._failure_cause = operator_view.failure_cause(err)
             workflow.logger.warning("job failed with %s: %s", code, self._failure_cause)
-            await self._settle(
-                SettleJobInput(
-                    job_id=job.job_id,
-                    status=JobStatus.FAILED,
-                    error_code=code,
-                    error_message=JOB_ERROR_MESSAGES[code],
+            try:
+                await self._settle(
+                    SettleJobInput(
+                        job_id=job.job_id,
+                        status=JobStatus.FAILED,
+                        error_code=code,
+                        error_message=JOB_ERROR_MESSAGES[code],
+                    )
                 )
-            )
+            except ApplicationError as settle_err:
+                finished = _already_finished(settle_err)
+                if finished is None or not workflow.patched(PATCH_FINISHED_JOB):
+                    raise
+                return finished
             return JobOutcome(status=JobStatus.FAILED, error_code=code)
         return JobOutcome(status=JobStatus.DONE, post_id=completed.post_id)
 
@@ -192,3 +270,24 @@ def _error_code(err: ActivityError | ApplicationError) -> str:
     if isinstance(err, ActivityError) and isinstance(cause, exceptions.TimeoutError):
         return SOURCE_UNREACHABLE if err.activity_type == "fetch_source" else PROVIDER_UNAVAILABLE
     return GENERATION_FAILED
+
+
+def _already_finished(err: ActivityError | ApplicationError) -> JobOutcome | None:
+    """The outcome a ``job_already_finished`` failure reports, if that is what ``err`` is."""
+    cause = err.cause if isinstance(err, ActivityError) else err
+    if not isinstance(cause, ApplicationError) or cause.type != JOB_ALREADY_FINISHED:
+        return None
+    details = cause.details[0] if cause.details else None
+    finished = FinishedJob.model_validate(details) if isinstance(details, dict) else None
+    if finished is None:
+        return JobOutcome(status=JobStatus.FAILED, error_code=GENERATION_FAILED)
+    return JobOutcome(
+        status=finished.status, post_id=finished.post_id, error_code=finished.error_code
+    )
+
+
+def _cancel_requested() -> bool:
+    """Whether the workflow was asked to cancel (the SDK cancels the run's task then, even
+    when the step it awaited ended otherwise). Replays the same: it comes from history."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

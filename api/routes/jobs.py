@@ -1,18 +1,25 @@
-"""Jobs: read one, list them, cancel a queued one."""
+"""Jobs: read one, list them, cancel a queued or running one."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import PrincipalDep, ServicesDep
 from api.openapi import errors
 from api.params import date_bound, enum_list, parse_limit
 from api.presenters import job_public
 from api.schemas import DataEnvelope, JobPublic, ListEnvelope, Pagination
-from contracts import PUBLIC_JOB_STATUSES, JobType
-from services.errors import BadCursor, BadPagination, InvalidRequest, NotCancellable, NotFound
+from contracts import PUBLIC_JOB_STATUSES, JobStatus, JobType
+from services.errors import (
+    BadCursor,
+    BadPagination,
+    InvalidRequest,
+    NotCancellable,
+    NotFound,
+    ServiceUnavailable,
+)
 from services.jobs import JobFilters
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -71,13 +78,25 @@ async def list_jobs(
 @router.post(
     "/{job_id}/cancel",
     response_model=DataEnvelope[JobPublic],
-    responses=errors(NotFound, NotCancellable),
+    responses={
+        **errors(NotFound, NotCancellable, ServiceUnavailable),
+        202: {
+            "model": DataEnvelope[JobPublic],
+            "description": "A RUNNING job whose cancellation was requested but has not "
+            "settled yet (within 10 s); it ends CANCELLED (or DONE if its post was stored "
+            "first): read it again with GET /v1/jobs/{jobId}",
+        },
+    },
 )
 async def cancel_job(
-    job_id: str, services: ServicesDep, principal: PrincipalDep
+    job_id: str, response: Response, services: ServicesDep, principal: PrincipalDep
 ) -> DataEnvelope[JobPublic]:
-    """Cancel a QUEUED job; its reservation is refunded in full."""
+    """Cancel a QUEUED job (its reservation is refunded in full) or a RUNNING one (the step
+    in flight is stopped; what the provider already billed stays charged, the rest of the
+    reservation is released). 200 with the job once it is CANCELLED."""
     job = await services.jobs.cancel(principal, job_id)
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        response.status_code = 202
     return DataEnvelope(
         data=await job_public(job, estimator=services.estimator, now=services.clock.now())
     )

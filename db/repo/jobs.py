@@ -265,3 +265,52 @@ async def recent_durations_ms(*, db: Database, limit: int = 50) -> list[float]:
         return [
             (done - created).total_seconds() * 1000 for created, done in rows if done is not None
         ]
+
+
+# --- the reconciler: jobs whose workflow closed without settling them -----------------------
+
+
+async def list_unfinished(*, db: Database, limit: int) -> list[Job]:
+    """Jobs a workflow still owes a settlement: RUNNING, or QUEUED once answered for (an
+    unacknowledged QUEUED row is a request still being admitted, or one answered 503)."""
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(Job)
+            .where(
+                (Job.status == JobStatus.RUNNING)
+                | ((Job.status == JobStatus.QUEUED) & Job.acknowledged.is_(True))
+            )
+            .order_by(Job.updated_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+
+async def settle_if_not_final(
+    *,
+    db: Database,
+    job_id: str,
+    status: JobStatus,
+    error_code: str | None,
+    error_message: str | None,
+    run_id: str | None,
+    now: datetime,
+) -> Job | None:
+    """Settle a job its workflow left unsettled (FAILED or CANCELLED, its open reservation
+    released, billed calls kept), in one transaction with the row locked. Nothing happens
+    (None) if the row is final already, or if its ``run_id`` is no longer the one the
+    caller saw (a new run, e.g. an operator's reset, has admitted the job since)."""
+    async with db.write() as session:
+        job = await lock_job(session, job_id)
+        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return None
+        if job.run_id != run_id:
+            return None
+        await release_open_reservation(session, job=job, now=now)
+        job.status = status
+        job.acknowledged = True
+        job.error_code, job.error_message = error_code, error_message
+        job.progress = job.progress_message = None
+        job.completed_at = job.updated_at = now
+        await session.commit()
+        return job

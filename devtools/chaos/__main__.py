@@ -27,7 +27,15 @@ import httpx
 
 from devtools.chaos.context import Context
 from devtools.chaos.report import Result, markdown_table, write_json
-from devtools.chaos.scenarios import access, dependencies, hostile, load, postgres, processes
+from devtools.chaos.scenarios import (
+    access,
+    dependencies,
+    hostile,
+    lifecycle,
+    load,
+    postgres,
+    processes,
+)
 from devtools.chaos.stack import ChaosStack, Ports
 
 Scenario = Callable[[Context], Awaitable[Result]]
@@ -41,6 +49,8 @@ SCENARIOS: dict[str, Scenario] = {
     "postgres_outage": postgres.postgres_outage,
     "hostile_input": hostile.hostile_input,
     "key_timing": access.key_timing,
+    "terminate_mid_call": lifecycle.terminate_mid_call,
+    "cancel_running": lifecycle.cancel_running,
 }
 
 

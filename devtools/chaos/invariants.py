@@ -6,7 +6,10 @@
   each bucket's ``reserved`` is the sum of its jobs' open reservations and its ``spent``
   the sum of its charges;
 * no job has two posts, no charge key appears twice, a job's actual cost is its charges;
-* every job's workflow is closed in Temporal and ended as the row says.
+* every job's workflow is closed in Temporal and ended as the row says (completed with the
+  row's outcome; failed with the row's errorCode as failure type; canceled for CANCELLED;
+  terminated / timed out for a row the reconciler settled FAILED job_terminated /
+  job_timed_out).
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts import JOB_ERROR_MESSAGES, JobStatus
+from contracts import JOB_ERROR_MESSAGES, JOB_TERMINATED, JOB_TIMED_OUT, JobStatus
 from db.engine import Database
 from db.tables import Job, Post, SpendBucket, SpendEntry
 from workflows.post_generation import PostGenerationWorkflow
@@ -119,7 +122,9 @@ def _check_job(result: Audit, job: Job, entries: list[SpendEntry], post_count: i
     released = sum(e.amount_nanos for e in entries if e.kind == "release")
     if reserved and released != max(reserved - charged, 0):
         result.fail(f"{job.id} reserved {reserved}, charged {charged}, released {released}")
-    if status in (JobStatus.CANCELLED, JobStatus.REFUSED) and (reserved or charged):
+    # A job cancelled while QUEUED, or refused, never reserved; one cancelled while RUNNING
+    # did, and keeps what was billed (checked above: the rest was released).
+    if status is JobStatus.REFUSED and (reserved or charged):
         result.fail(f"{job.id} is {status} but reserved {reserved} / charged {charged}")
 
 
@@ -152,14 +157,36 @@ async def _workflow_status(temporal: Client, job_id: str) -> WorkflowExecutionSt
     return described.status
 
 
+# How a closed workflow's state must match its job row (besides COMPLETED, whose result is
+# the outcome): a FAILED job fails its workflow with its errorCode as the failure type; a
+# cancelled RUNNING job's workflow ends Canceled; a workflow stopped from outside leaves the
+# reconciler to settle its row FAILED with the matching code.
+_CLOSED_AS = {
+    WorkflowExecutionStatus.CANCELED: (JobStatus.CANCELLED, None),
+    WorkflowExecutionStatus.TERMINATED: (JobStatus.FAILED, JOB_TERMINATED),
+    WorkflowExecutionStatus.TIMED_OUT: (JobStatus.FAILED, JOB_TIMED_OUT),
+}
+
+
 async def _check_workflow(result: Audit, temporal: Client, job: Job) -> None:
     status = await _workflow_status(temporal, job.id)
     if status is None:
         result.fail(f"{job.id} ({job.status}) has no workflow")
         return
-    if status != WorkflowExecutionStatus.COMPLETED:
+    handle = temporal.get_workflow_handle_for(PostGenerationWorkflow.run, job.id)
+    if status == WorkflowExecutionStatus.COMPLETED:
+        outcome = await handle.result()
+        if outcome.status != job.status:
+            result.fail(f"{job.id} workflow ended {outcome!r}, row is {job.status}")
+    elif status == WorkflowExecutionStatus.FAILED:
+        try:
+            await handle.result()
+        except WorkflowFailureError as err:
+            failure_type = getattr(err.cause, "type", None)
+            if job.status != JobStatus.FAILED or failure_type != job.error_code:
+                result.fail(f"{job.id} workflow failed {failure_type}, row is {job.status}")
+    elif status in _CLOSED_AS:
+        if (job.status, job.error_code) != _CLOSED_AS[status]:
+            result.fail(f"{job.id} workflow is {status.name}, row is {job.status}")
+    else:
         result.fail(f"{job.id} workflow is {status.name}, row is {job.status}")
-        return
-    outcome = await temporal.get_workflow_handle_for(PostGenerationWorkflow.run, job.id).result()
-    if outcome.status != job.status:
-        result.fail(f"{job.id} workflow ended {outcome!r}, row is {job.status}")

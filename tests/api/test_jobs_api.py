@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowFailureError
 
 from db.repo import ledger
 from db.repo import workspaces as workspaces_repo
@@ -89,7 +90,9 @@ async def test_a_refusal_after_a_202_fails_the_job_visibly(stack: Stack, idle_ap
         db=stack.db, workspace_id=tenant.workspace_id, daily_cap_cents=0
     )
     async with stack.worker(idle_api.settings.temporal_task_queue):
-        await stack.client.get_workflow_handle(job["id"]).result()
+        with pytest.raises(WorkflowFailureError) as raised:  # a FAILED job fails its workflow
+            await stack.client.get_workflow_handle(job["id"]).result()
+    assert getattr(raised.value.cause, "type", None) == "spend_cap_exceeded"
     failed = await get_job(stack, tenant, job["id"])
     assert failed["status"] == "FAILED" and failed["errorCode"] == "spend_cap_exceeded"
     assert failed["cost"]["actualCents"] == 0

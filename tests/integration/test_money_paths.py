@@ -45,6 +45,7 @@ from domain.money import NANOS_PER_CENT
 from domain.pricing import ModelPrice
 from ids import new_id
 from tests.conftest import FakeLlm, Stack, make_settings
+from tests.utils.outcomes import job_outcome
 from tests.utils.sqlite_lock import write_lock_held
 from tests.utils.waiting import eventually
 from worker import build_worker, worker_resources
@@ -147,7 +148,7 @@ async def test_the_cap_holds_under_five_billed_attempts_of_an_expensive_model(
                 estimate_nanos=settings.spend_estimate_nanos,
             )
             handles.append(handle)
-            outcome = await asyncio.wait_for(handle.result(), JOB_TIMEOUT)
+            outcome = await asyncio.wait_for(job_outcome(handle), JOB_TIMEOUT)
     finally:
         llm.fake.completion_tokens = None
         llm.fake.script.clear()
@@ -180,7 +181,7 @@ async def test_a_post_the_database_cannot_store_fails_the_job_storage_rejected(
             scheduled_for=far_future,
         )
         handles.append(handle)
-        outcome = await asyncio.wait_for(handle.result(), JOB_TIMEOUT)
+        outcome = await asyncio.wait_for(job_outcome(handle), JOB_TIMEOUT)
     assert (outcome.status, outcome.error_code) == (JobStatus.FAILED, STORAGE_REJECTED)
     job = await jobs_repo.get_job(db=stack.db, job_id=handle.id)
     assert job is not None and job.status == JobStatus.FAILED
@@ -219,7 +220,7 @@ async def test_a_database_step_slower_than_the_heartbeat_timeout_makes_one_provi
         # as long as the heartbeat timeout.
         with write_lock_held(database_file):
             await asyncio.sleep(3 * heartbeat_timeout.total_seconds())
-        outcome = await asyncio.wait_for(handle.result(), JOB_TIMEOUT)
+        outcome = await asyncio.wait_for(job_outcome(handle), JOB_TIMEOUT)
     assert outcome.status == JobStatus.DONE, outcome
     assert len(llm.fake.requests) == 1
     charges = [
@@ -277,7 +278,7 @@ async def test_a_60_second_postgres_outage_with_jobs_in_flight_ends_every_job_do
                 await asyncio.sleep(60)  # the outage itself
                 await proxy.start()
                 outcomes = await asyncio.wait_for(
-                    asyncio.gather(*(h.result() for h in handles)), 180
+                    asyncio.gather(*(job_outcome(h) for h in handles)), 180
                 )
     finally:
         await proxy.cut()
@@ -316,7 +317,7 @@ async def test_an_answer_whose_booking_failed_is_booked_by_the_next_attempt_with
             estimate_nanos=stack.settings.spend_estimate_nanos,
         )
         handles.append(handle)
-        outcome = await asyncio.wait_for(handle.result(), JOB_TIMEOUT)
+        outcome = await asyncio.wait_for(job_outcome(handle), JOB_TIMEOUT)
     assert outcome.status == JobStatus.DONE, outcome
     assert refused  # attempt 1 could not book
     assert len(llm.fake.requests) == 1  # attempt 2 reused the answer

@@ -16,9 +16,9 @@ import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, ResetReapplyExcludeType, ResetReapplyType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 
-from contracts import JobMode, PostGenerationInput, SourceSpec
+from contracts import JobMode, JobOutcome, JobStatus, PostGenerationInput, SourceSpec
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from db.repo import posts as posts_repo
@@ -30,21 +30,30 @@ from services.operator_jobs import JobNotFound, NotRetryable, OperatorJobs
 from tests.conftest import FakeLlm, Stack
 from tests.utils.jobs import done_job
 from tests.utils.waiting import eventually
+from workflows.post_generation import PostGenerationWorkflow
 
 
 def operator(stack: Stack) -> OperatorJobs:
     return OperatorJobs(client=stack.client, ui_url="http://127.0.0.1:8233")
 
 
-async def ui_reset(client: Client, job_id: str, *, exclude_updates: bool) -> str:
-    """The request the Web UI (2.54) sends for Reset → first WorkflowTaskCompleted."""
+async def ui_reset(
+    client: Client,
+    job_id: str,
+    *,
+    exclude_updates: bool,
+    point: Literal["first", "last"] = "first",
+) -> str:
+    """The request the Web UI (2.54) sends for Reset → a WorkflowTaskCompleted event (the
+    first one, or the last one of the run)."""
     description = await client.get_workflow_handle(job_id).describe()
     handle = client.get_workflow_handle(job_id, run_id=description.run_id)
-    first_task = next(
+    tasks = [
         e.event_id
         for e in (await handle.fetch_history()).events
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-    )
+    ]
+    first_task = tasks[0] if point == "first" else tasks[-1]
     response = await client.workflow_service.reset_workflow_execution(
         ResetWorkflowExecutionRequest(
             namespace=client.namespace,
@@ -91,6 +100,13 @@ async def reserved_today(stack: Stack, tenant: Tenant) -> int:
     return bucket.reserved_nanos if bucket else 0
 
 
+async def ledger_of(stack: Stack, job_id: str) -> list[tuple[str, str, int]]:
+    return [
+        (e.key, e.kind, e.amount_nanos)
+        for e in await ledger.job_entries(db=stack.db, job_id=job_id)
+    ]
+
+
 async def watch_until_done(
     stack: Stack, tenant: Tenant, job_id: str, mode: Literal["live", "test"] = "live"
 ) -> tuple[set[str], dict[str, Any]]:
@@ -111,11 +127,14 @@ async def assert_settled_once_per_billed_call(
 ) -> list[Any]:
     entries = await ledger.job_entries(db=stack.db, job_id=job_id)
     kinds = [e.kind for e in entries]
-    # Each run that found nothing held (the first one, and a retry or reset after the
-    # failure released the estimate) reserved once and released what was left once.
-    assert kinds.count("reserve") == kinds.count("release") >= 1, kinds
+    # Each run that reserved (the first; a retry whose earlier reservation was released)
+    # released what it held: reservations and releases pair up, and nothing stays open.
+    assert kinds.count("reserve") >= 1, kinds
+    assert kinds.count("release") == kinds.count("reserve"), kinds
     assert kinds.count("charge") == billed_calls, kinds
     assert len({e.key for e in entries}) == len(entries)
+    row = await jobs_repo.get_job(db=stack.db, job_id=job_id)
+    assert row is not None and row.reserved_open_nanos == 0
     return [e for e in entries if e.kind == "charge"]
 
 
@@ -251,7 +270,8 @@ async def test_a_job_refused_for_the_cap_is_admitted_by_its_retry_once_the_cap_a
         client=stack.client, task_queue=stack.settings.temporal_task_queue, admission_timeout=10
     )
     assert (await temporal.admit(job)).outcome == "refused"
-    await stack.client.get_workflow_handle(job_id).result()
+    with pytest.raises(WorkflowFailureError):  # a FAILED job fails its workflow
+        await stack.client.get_workflow_handle(job_id).result()
     failed = await customer_get(stack, tenant, job_id, mode="test")
     assert (failed["status"], failed["errorCode"]) == ("FAILED", "spend_cap_exceeded")
     assert await ledger.job_entries(db=stack.db, job_id=job_id) == []
@@ -264,3 +284,31 @@ async def test_a_job_refused_for_the_cap_is_admitted_by_its_retry_once_the_cap_a
     _, done = await watch_until_done(stack, tenant, job_id, mode="test")
     assert done["result"]["postId"].startswith("post_")
     await assert_settled_once_per_billed_call(stack, job_id, billed_calls=1)
+
+
+@pytest.mark.parametrize("point", ["first", "last"])
+async def test_web_ui_reset_of_a_done_job_ends_done_with_its_post_and_no_new_call(
+    stack: Stack, tenant: Tenant, llm: FakeLlm, point: Literal["first", "last"]
+) -> None:
+    """Reset of a DONE job, to its first workflow task (the new run admits the job again)
+    or to its last one (the new run stores the post again): the job keeps its post, the
+    provider is not called, nothing more is reserved or charged."""
+    done = await done_job(stack, tenant, "live", wait_ms=15_000)
+    assert done["status"] == "DONE", done
+    calls = len(llm.fake.requests)
+    entries = await ledger_of(stack, done["id"])
+    before = await reserved_today(stack, tenant)
+
+    new_run_id = await ui_reset(stack.client, done["id"], exclude_updates=False, point=point)
+
+    outcome = await stack.client.get_workflow_handle_for(
+        PostGenerationWorkflow.run, done["id"], run_id=new_run_id
+    ).result()
+    assert outcome == JobOutcome(status=JobStatus.DONE, post_id=done["result"]["postId"])
+    assert len(llm.fake.requests) == calls
+    after = await customer_get(stack, tenant, done["id"])
+    assert after["status"] == "DONE" and after["result"] == done["result"]
+    assert after["errorCode"] is None and after["cost"] == done["cost"]
+    assert len(await posts_repo.posts_for_job(db=stack.db, job_id=done["id"])) == 1
+    assert await ledger_of(stack, done["id"]) == entries
+    assert await reserved_today(stack, tenant) == before

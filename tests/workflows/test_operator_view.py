@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -67,3 +68,16 @@ def test_memo_and_details_carry_code_message_cause_and_how_to_retry() -> None:
     )
     assert details.splitlines()[0] == "**Failed** · `provider_rejected`"
     assert "**Cause** why" in details and "`scripe jobs retry job_1`" in details
+
+
+@pytest.mark.parametrize("code", ["provider_unavailable", "job_terminated", "spend_cap_exceeded"])
+def test_details_offer_a_retry_for_codes_a_retry_can_fix(code: str) -> None:
+    details = failure_details(job_id="job_1", code=code, message="m", cause=None)
+    assert "`scripe jobs retry job_1`" in details and "**No retry**" not in details
+
+
+@pytest.mark.parametrize("code", ["source_not_allowed", "source_empty", "storage_rejected"])
+def test_details_offer_no_retry_for_codes_a_retry_cannot_fix(code: str) -> None:
+    details = failure_details(job_id="job_1", code=code, message="m", cause=None)
+    assert "scripe jobs retry" not in details
+    assert "**No retry** A retry would fail the same way" in details

@@ -6,6 +6,7 @@ exactly production's; what each step returns or raises is scripted per test.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -14,18 +15,22 @@ from typing import Any
 
 import pytest
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts import (
     ADMIT_UPDATE_ID,
+    JOB_ALREADY_FINISHED,
     PROJECT_UNAVAILABLE,
     PROVIDER_REJECTED,
     PROVIDER_UNAVAILABLE,
@@ -37,6 +42,7 @@ from contracts import (
     CompleteJobInput,
     FetchedSource,
     FetchSourceInput,
+    FinishedJob,
     GeneratedPost,
     GeneratePostInput,
     JobMode,
@@ -50,6 +56,7 @@ from contracts import (
     SpendRefusal,
     TokenUsage,
 )
+from tests.utils.outcomes import job_outcome
 from workflows import policies
 from workflows.post_generation import PostGenerationWorkflow
 
@@ -66,6 +73,12 @@ class Script:
     )
     generate_errors: list[Exception] = field(default_factory=list)
     fetch_error: Exception | None = None
+    complete_error: Exception | None = None
+    # generate_post heartbeats until it is cancelled (a provider call in flight).
+    generate_hangs: bool = False
+    # ... and, when cancelled, fails as a provider timeout would instead of stopping.
+    generate_fails_when_cancelled: bool = False
+    generating: asyncio.Event = field(default_factory=asyncio.Event)
     calls: list[tuple[str, object]] = field(default_factory=list)
 
     def names(self) -> list[str]:
@@ -87,6 +100,19 @@ class Script:
         @activity.defn(name="generate_post")
         async def generate_post(request: GeneratePostInput) -> GeneratedPost:
             self.calls.append(("generate_post", request))
+            if self.generate_hangs:
+                self.generating.set()
+                try:
+                    while True:  # cancelled through the heartbeat: CancelledError raised here
+                        activity.heartbeat()
+                        await asyncio.sleep(0.1)
+                except asyncio.CancelledError:
+                    if self.generate_fails_when_cancelled:
+                        # Final, so the test server does not start another attempt.
+                        raise ApplicationError(
+                            "timed out", type=PROVIDER_UNAVAILABLE, non_retryable=True
+                        ) from None
+                    raise
             if self.generate_errors:
                 raise self.generate_errors.pop(0)
             return GeneratedPost(
@@ -102,6 +128,8 @@ class Script:
         @activity.defn(name="complete_job")
         async def complete_job(request: CompleteJobInput) -> CompletedJob:
             self.calls.append(("complete_job", request))
+            if self.complete_error:
+                raise self.complete_error
             return CompletedJob(post_id="post_" + "a" * 26, estimate_nanos=50, actual_nanos=5)
 
         @activity.defn(name="settle_job")
@@ -255,7 +283,7 @@ async def test_non_retryable_provider_rejection_fails_the_job_after_one_attempt(
         ApplicationError("rejected", type=PROVIDER_REJECTED, non_retryable=True)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    outcome = await handle.result()
+    outcome = await job_outcome(handle)
     assert outcome == JobOutcome(status=JobStatus.FAILED, error_code=PROVIDER_REJECTED)
     assert harness.script.names().count("generate_post") == 1
     assert "complete_job" not in harness.script.names()
@@ -285,7 +313,7 @@ async def test_provider_down_for_every_attempt_fails_with_provider_unavailable(
         for _ in range(attempts)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    outcome = await handle.result()
+    outcome = await job_outcome(handle)
     assert outcome.error_code == PROVIDER_UNAVAILABLE
     assert harness.script.names().count("generate_post") == attempts
 
@@ -297,7 +325,7 @@ async def test_unexpected_activity_errors_fail_with_generation_failed(harness: H
         ApplicationError("boom", type="KeyError", next_retry_delay=QUICK) for _ in range(attempts)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    outcome = await handle.result()
+    outcome = await job_outcome(handle)
     assert outcome.error_code == "generation_failed"
     assert "boom" not in (harness.script.settlement().error_message or "")
 
@@ -307,7 +335,7 @@ async def test_unavailable_project_fails_the_job_at_once(harness: Harness) -> No
         ApplicationError("archived", type=PROJECT_UNAVAILABLE, non_retryable=True)
     ]
     _, handle = await harness.admit_and_run(harness.job())
-    assert (await handle.result()).error_code == PROJECT_UNAVAILABLE
+    assert (await job_outcome(handle)).error_code == PROJECT_UNAVAILABLE
     assert harness.script.names().count("generate_post") == 1
     assert harness.script.settlement().error_code == PROJECT_UNAVAILABLE
 
@@ -328,7 +356,7 @@ async def test_refused_url_fails_with_source_not_allowed(harness: Harness) -> No
         "private", type=SOURCE_NOT_ALLOWED, non_retryable=True
     )
     _, handle = await harness.admit_and_run(harness.job(source=SourceSpec(url="https://x.test")))
-    assert (await handle.result()).error_code == SOURCE_NOT_ALLOWED
+    assert (await job_outcome(handle)).error_code == SOURCE_NOT_ALLOWED
     assert harness.script.names().count("fetch_source") == 1
 
 
@@ -340,3 +368,92 @@ async def test_operators_see_status_in_search_attributes_and_memo(harness: Harne
     assert memo["status"] == "DONE"
     assert described.typed_search_attributes.get(__import__("contracts").SA_JOB_STATUS) == "DONE"
     assert timedelta(0) <= (described.close_time - described.start_time)  # type: ignore[operator]
+
+
+async def test_failed_job_fails_its_workflow_with_the_error_code_as_failure_type(
+    harness: Harness,
+) -> None:
+    harness.script.generate_errors = [
+        ApplicationError("rejected", type=PROVIDER_REJECTED, non_retryable=True)
+    ]
+    _, handle = await harness.admit_and_run(harness.job())
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == PROVIDER_REJECTED and cause.non_retryable
+    assert JobOutcome.model_validate(cause.details[0]) == JobOutcome(
+        status=JobStatus.FAILED, error_code=PROVIDER_REJECTED
+    )
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+
+
+async def test_a_job_already_done_when_admitted_ends_done_without_generating(
+    harness: Harness,
+) -> None:
+    """An operator's reset of a DONE job to its first workflow task: reserve finds the post."""
+    post_id = "post_" + "d" * 26
+    harness.script.admission = Admission(
+        outcome="finished", job_status=JobStatus.DONE, post_id=post_id
+    )
+    job = harness.job()
+    handle = await harness.env.client.start_workflow(
+        PostGenerationWorkflow.run, job, id=job.job_id, task_queue=harness.task_queue
+    )
+    assert await handle.result() == JobOutcome(status=JobStatus.DONE, post_id=post_id)
+    assert harness.script.names() == ["reserve_spend"]
+
+
+async def test_a_step_finding_the_job_finished_ends_as_the_row_says_without_settling(
+    harness: Harness,
+) -> None:
+    """A reset to a later workflow task of a DONE job: storing the post again is refused."""
+    post_id = "post_" + "e" * 26
+    harness.script.complete_error = ApplicationError(
+        "finished",
+        FinishedJob(status=JobStatus.DONE, post_id=post_id).model_dump(mode="json"),
+        type=JOB_ALREADY_FINISHED,
+        non_retryable=True,
+    )
+    _, handle = await harness.admit_and_run(harness.job())
+    assert await handle.result() == JobOutcome(status=JobStatus.DONE, post_id=post_id)
+    assert "settle_job" not in harness.script.names()
+
+
+async def test_cancelling_a_running_job_stops_the_call_settles_it_and_ends_canceled(
+    harness: Harness,
+) -> None:
+    harness.script.generate_hangs = True
+    _, handle = await harness.admit_and_run(harness.job())
+    await harness.script.generating.wait()
+
+    await handle.cancel()
+
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    assert isinstance(raised.value.cause, CancelledError)
+    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    settlement = harness.script.settlement()
+    assert settlement.status == JobStatus.CANCELLED and settlement.error_code is None
+    assert "complete_job" not in harness.script.names()
+    # The workflow settled only after the activity had stopped (its cancellation completed).
+    history = await handle.fetch_history()
+    kinds = [e.event_type for e in history.events]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED in kinds
+
+
+async def test_a_call_that_fails_while_the_cancellation_is_pending_still_cancels_the_job(
+    harness: Harness,
+) -> None:
+    harness.script.generate_hangs = True
+    harness.script.generate_fails_when_cancelled = True
+    _, handle = await harness.admit_and_run(harness.job())
+    await harness.script.generating.wait()
+
+    await handle.cancel()
+
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    assert isinstance(raised.value.cause, CancelledError)
+    assert harness.script.settlement().status == JobStatus.CANCELLED
+    assert harness.script.names().count("generate_post") == 1
