@@ -61,6 +61,9 @@ SOURCE_UNREACHABLE: Final = "source_unreachable"
 SOURCE_NOT_ALLOWED: Final = "source_not_allowed"
 SOURCE_EMPTY: Final = "source_empty"
 PROJECT_UNAVAILABLE: Final = "project_unavailable"
+STORAGE_REJECTED: Final = "storage_rejected"
+JOB_TERMINATED: Final = "job_terminated"
+JOB_TIMED_OUT: Final = "job_timed_out"
 
 # Each documented job error code and the message a customer sees for it.
 JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
@@ -72,6 +75,9 @@ JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
     SOURCE_NOT_ALLOWED: "The source URL points to an address that is not allowed.",
     SOURCE_EMPTY: "The source URL has no readable text.",
     PROJECT_UNAVAILABLE: "The project is archived, paused or no longer exists.",
+    STORAGE_REJECTED: "The job's data could not be stored.",
+    JOB_TERMINATED: "The job was stopped by an operator before it finished.",
+    JOB_TIMED_OUT: "The job did not finish in time.",
 }
 NON_RETRYABLE_ERROR_TYPES: Final = (
     PROVIDER_REJECTED,

@@ -119,6 +119,17 @@ class ServiceUnavailable(ApiError):
         self.headers.setdefault("Retry-After", str(retry_after))
 
 
+class ProviderNotConfigured(ApiError):
+    """A live key while no AI provider is configured: a live key never gets the offline
+    writer's post (nor a bill for it)."""
+
+    status_code, code = 503, "provider_not_configured"
+    default_message = (
+        "Live mode is not available: no AI provider is configured on this server. "
+        "Use a test key (scripe_sk_test_…) or ask the operator to set SCRIPE_OPENAI_API_KEY."
+    )
+
+
 ALL_ERRORS: tuple[type[ApiError], ...] = (
     InvalidRequest,
     BadPagination,
@@ -137,4 +148,5 @@ ALL_ERRORS: tuple[type[ApiError], ...] = (
     RateLimited,
     InternalError,
     ServiceUnavailable,
+    ProviderNotConfigured,
 )

@@ -13,9 +13,7 @@ SCRIPE = Path(sys.executable).parent / "scripe"
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SCRIPE), *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([str(SCRIPE), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture(scope="module")
