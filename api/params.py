@@ -43,8 +43,9 @@ def date_bound(field: str, raw: str | None, *, end_of_day: bool) -> datetime | N
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            value = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        else:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as err:
         raise InvalidRequest(
             f"{field}: must be an ISO date or date-time",

@@ -48,6 +48,8 @@ _REASONS: dict[str, str] = {
 def reason(error: dict[str, Any]) -> str:
     """Why one field failed, as a short phrase that follows the field's name."""
     kind = str(error.get("type", ""))
+    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str):
+        kind = "string_" + kind  # a constraint applied after a validator reports this way
     template = _REASONS.get(kind)
     if template is not None:
         try:

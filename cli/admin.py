@@ -172,7 +172,7 @@ def create_key(
     workspace_id: str = typer.Option(..., "--workspace"),
     mode: str = typer.Option("test", help="live or test"),
     name: str = typer.Option("default", help="A label for people"),
-    expires_at: datetime | None = typer.Option(None, help="UTC expiry, e.g. 2027-01-31T00:00"),
+    expires_at: datetime | None = typer.Option(None, help="UTC expiry, e.g. 2027-01-31T00:00:00"),
     as_json: bool = JsonOption,
 ) -> None:
     """Mint a key. The full key is shown once, here; only its keyed hash is stored."""

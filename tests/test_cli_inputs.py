@@ -35,9 +35,9 @@ def _workspace(env: dict[str, str], plan: str) -> str:
 
 def test_a_key_cannot_be_created_already_expired(env: dict[str, str]) -> None:
     ws = _workspace(env, "SOLO")
-    past = _run(env, "keys", "create", "--workspace", ws, "--expires-at", "2020-01-01T00:00")
+    past = _run(env, "keys", "create", "--workspace", ws, "--expires-at", "2020-01-01T00:00:00")
     assert past.returncode != 0 and "must be in the future" in past.stderr
-    future = _run(env, "keys", "create", "--workspace", ws, "--expires-at", "2999-01-01T00:00")
+    future = _run(env, "keys", "create", "--workspace", ws, "--expires-at", "2999-01-01T00:00:00")
     assert future.returncode == 0, future.stderr
 
 

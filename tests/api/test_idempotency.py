@@ -1,4 +1,4 @@
-"""Idempotency-Key (docs/api.md, "Idempotency"): replays, conflicts, concurrency, the 24 h window, refusals."""
+"""Idempotency-Key (docs/api.md): replays, conflicts, concurrency, the 24 h window, refusals."""
 
 from __future__ import annotations
 
