@@ -184,7 +184,23 @@ def _response_headers(status: str, *, authenticated: bool) -> dict[str, Any]:
     return {name: HEADERS[name] for name in names}
 
 
+def _restore_example_nulls(schemas: dict[str, Any]) -> None:
+    """FastAPI writes the document with ``exclude_none``, which also drops the ``null``
+    values of examples: a required nullable field left out would make the example fail its
+    own schema. Put them back."""
+    for schema in schemas.values():
+        properties = schema.get("properties", {})
+        for example in schema.get("examples", []):
+            if not isinstance(example, dict):
+                continue
+            for name in schema.get("required", []):
+                nullable = {"type": "null"} in properties.get(name, {}).get("anyOf", [])
+                if name not in example and nullable:
+                    example[name] = None
+
+
 def _exact(document: dict[str, Any]) -> None:
+    _restore_example_nulls(document["components"]["schemas"])
     for path, operations in document["paths"].items():
         for operation in operations.values():
             authenticated = bool(operation.get("security"))

@@ -376,6 +376,7 @@ class ErrorEnvelope(BaseModel):
                         "workspace's daily AI spend cap of 500 cents for 2026-11-29 (UTC): "
                         "498 cents spent or held by jobs in flight, 2 cents left. The cap "
                         "resets at 2026-11-30T00:00:00Z.",
+                        "request_id": "req_7w2qk3m5xz4n6b8c2d4f6h8j2k",
                         "docs_url": "https://api.scripe.example/docs/errors#spend_cap_exceeded",
                         "meta": {
                             "bucketDate": "2026-11-29",
