@@ -134,8 +134,10 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
     },
     VERSION_HEADER: {
-        "description": f"The API version (YYYY-MM-DD); default {DEFAULT_VERSION}.",
-        "schema": {"type": "string", "enum": list(SUPPORTED_VERSIONS)},
+        "description": f"The API version (YYYY-MM-DD); default {DEFAULT_VERSION}. Served: "
+        + ", ".join(SUPPORTED_VERSIONS)
+        + "; any other is 400 `version_unsupported`.",
+        "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
     },
 }
 _LIST_ENUMS = {
