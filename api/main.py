@@ -101,7 +101,9 @@ def create_app(
         version=DOCUMENT_VERSION,
         description=(
             "Generate LinkedIn posts in a project's voice. Submit a generation, get a job "
-            "back at once, then poll it or wait a bounded time for the post."
+            "back at once, then poll it or wait a bounded time for the post.\n\n"
+            "Every error code: [/docs/errors](/docs/errors). The full reference, with "
+            "idempotency, spend and rate-limit rules, is `docs/api.md` in the repository."
         ),
         lifespan=lifespan,
         # No 307 to the path without its trailing slash: Starlette builds that Location

@@ -66,6 +66,21 @@ OPERATION_IDS: dict[str, str] = {
 }
 
 
+# operationId -> the one-line summary /docs shows beside the path.
+SUMMARIES: dict[str, str] = {
+    "createPostGeneration": "Submit a post generation",
+    "getJob": "Read a job",
+    "listJobs": "List jobs",
+    "cancelJob": "Cancel a job",
+    "getPost": "Read a post",
+    "listPosts": "List a project's posts",
+    "listProjects": "List projects",
+    "getProject": "Read a project",
+    "getCurrentWorkspace": "The calling key's workspace",
+    "getHealth": "Health",
+}
+
+
 def operation_id(route: APIRoute) -> str:
     if route.name in OPERATION_IDS:
         return OPERATION_IDS[route.name]
@@ -205,6 +220,7 @@ def _exact(document: dict[str, Any]) -> None:
     _restore_example_nulls(document["components"]["schemas"])
     for path, operations in document["paths"].items():
         for operation in operations.values():
+            operation["summary"] = SUMMARIES.get(operation["operationId"], operation["summary"])
             authenticated = bool(operation.get("security"))
             for parameter in operation.get("parameters", []):
                 name = parameter["name"]

@@ -36,7 +36,7 @@ class InvalidRequest(ApiError):
 
 class BadPagination(ApiError):
     status_code, code = 400, "bad_pagination"
-    default_message = "limit must be a whole number from 1 to 200."
+    default_message = "limit must be a whole number, 1 or more (over 200 counts as 200)."
 
 
 class BadCursor(ApiError):
@@ -66,7 +66,7 @@ class KeyExpired(ApiError):
 
 class SpendCapExceeded(ApiError):
     status_code, code = 402, "spend_cap_exceeded"
-    default_message = "The workspace's daily AI spend cap has been reached."
+    default_message = "The job's spend estimate does not fit in the workspace's daily AI spend cap."
 
 
 class NotFound(ApiError):
