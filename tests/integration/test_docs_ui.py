@@ -42,8 +42,8 @@ async def rendered(url: str) -> tuple[str, set[tuple[str, str]]] | None:
 
 async def test_docs_render_every_operation_in_a_real_browser(
     stack: Stack,
-    chromium: str,
-    tmp_path: Path,  # noqa: F811
+    chromium: str,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     dom, operations = await eventually(
         lambda: rendered(f"{stack.base_url}/docs"), timeout=120, interval=1
