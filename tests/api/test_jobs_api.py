@@ -1,4 +1,4 @@
-"""Jobs (SPEC §5): reads without a worker, listing with filters and cursors, cancel."""
+"""Jobs: reads without a worker, listing with filters and cursors, cancel."""
 
 from __future__ import annotations
 
