@@ -75,6 +75,7 @@ class ApiKeyAuthenticator:
         cache_seconds: float,
         clock: Clock,
         failures: FailureWindow | None = None,
+        negative_cache_seconds: float = NEGATIVE_CACHE_SECONDS,
     ) -> None:
         self._db = db
         self._secret = secret
@@ -82,6 +83,7 @@ class ApiKeyAuthenticator:
         self._clock = clock
         self._cache: OrderedDict[str, tuple[float, _KeyRecord]] = OrderedDict()
         self._unknown: OrderedDict[str, float] = OrderedDict()
+        self._negative_ttl = negative_cache_seconds
         self._known_good: OrderedDict[str, float] = OrderedDict()
         self._failures = failures or FailureWindow(limit=UNAUTHENTICATED_PER_MINUTE)
         self.database_lookups = 0  # for tests and metrics: how often a key reached the db
@@ -123,7 +125,7 @@ class ApiKeyAuthenticator:
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         missed = self._unknown.get(digest)
-        if missed is not None and now - missed < NEGATIVE_CACHE_SECONDS:
+        if missed is not None and now - missed < self._negative_ttl:
             return None
         self.database_lookups += 1
         found = await api_keys_repo.find_api_key(db=self._db, key_hash=digest)

@@ -72,8 +72,9 @@ async def key_timing(ctx: Context) -> Result:
         secret=ctx.stack.settings.signing_key(),
         cache_seconds=0,
         clock=SystemClock(),
-        # Every lookup is timed: no per-address limit on unknown keys here.
+        # Every lookup is timed: no per-address limit and no memory of unknown keys here.
         failures=FailureWindow(limit=10**9),
+        negative_cache_seconds=0,
     )
     started = time.monotonic()
     try:
