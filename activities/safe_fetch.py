@@ -50,6 +50,10 @@ def is_public_address(address: str) -> bool:
             return is_public_address(str(embedded))
         if ip.teredo is not None or ip in ipaddress.ip_network("64:ff9b::/96"):
             return False
+        # Deprecated site-local (RFC 3879): still routed inside some networks, yet Python
+        # counts it as global.
+        if ip.is_site_local:
+            return False
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 

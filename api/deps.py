@@ -1,5 +1,6 @@
 """Dependencies: services, and the guard chain every authenticated route runs in order —
-authenticate, check the version, count against the rate limit (SPEC §4) — then the body."""
+authenticate, check the version, count against the rate limit (docs/api.md) — then the
+body."""
 
 from __future__ import annotations
 
@@ -46,7 +47,17 @@ async def authenticate(
     services: ServicesDep,
     _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
-    principal = await services.authenticator.authenticate(request.headers.get("authorization"))
+    values = request.headers.getlist("authorization")
+    if len(values) > 1:
+        # Which one would win differs between proxies and servers: refuse to guess.
+        raise InvalidRequest(
+            "Send exactly one Authorization header.",
+            details={"field": "Authorization", "reason": "must be sent once"},
+        )
+    client = request.client.host if request.client is not None else "unknown"
+    principal = await services.authenticator.authenticate(
+        values[0] if values else None, client=client
+    )
     workspace_id_var.set(principal.workspace_id)
     return principal
 
@@ -91,11 +102,21 @@ def idempotency_key(
         str | None,
         Header(
             alias="Idempotency-Key",
-            description="1–64 of [A-Za-z0-9_-]; other values are ignored.",
+            description="1–64 of [A-Za-z0-9_-]; any other value is 400 `invalid_request`.",
         ),
     ] = None,
 ) -> str | None:
-    return key if key is not None and _IDEMPOTENCY_KEY.match(key) else None
+    """A malformed key is refused, never ignored: ignoring it would leave a client that
+    believes it is protected against duplicates unprotected."""
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise InvalidRequest(
+            "Idempotency-Key: must be 1–64 characters of A-Z, a-z, 0-9, '_' and '-'",
+            details={
+                "field": "Idempotency-Key",
+                "reason": "must be 1–64 characters of A-Z, a-z, 0-9, '_' and '-'",
+            },
+        )
+    return key
 
 
 IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
@@ -104,11 +125,22 @@ IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
 @dataclass(frozen=True)
 class JsonBody(Generic[M]):
     model: M
-    canonical: str  # sorted keys, no insignificant whitespace: the idempotency fingerprint
+    # Sorted keys, no insignificant whitespace, without the response hints: what the
+    # idempotency fingerprint covers.
+    canonical: str
+    canonical_full: str  # the same, hints included (fingerprints stored before they left)
 
 
-def json_body(model: type[M]) -> Callable[..., Awaitable[JsonBody[M]]]:
-    """Parse the body *after* the guard chain, so a bad key is 401 even with a bad body."""
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_body(
+    model: type[M], *, hints: tuple[str, ...] = ()
+) -> Callable[..., Awaitable[JsonBody[M]]]:
+    """Parse the body *after* the guard chain, so a bad key is 401 even with a bad body.
+    ``hints`` are top-level fields that shape the response, not the job
+    (``wait_for_completion_ms``): left out of the canonical form."""
 
     async def parse(
         request: Request, services: ServicesDep, _principal: PrincipalDep
@@ -132,7 +164,7 @@ def json_body(model: type[M]) -> Callable[..., Awaitable[JsonBody[M]]]:
             )
         except ValidationError as err:
             raise validation_error([dict(e) for e in err.errors()]) from err
-        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return JsonBody(model=parsed, canonical=canonical)
+        core = {k: v for k, v in value.items() if k not in hints} if hints else value
+        return JsonBody(model=parsed, canonical=_canonical(core), canonical_full=_canonical(value))
 
     return parse

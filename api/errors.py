@@ -1,4 +1,4 @@
-"""The error envelope on every error path (SPEC §3), from one exception family.
+"""The error envelope on every error path (docs/api.md, "Errors"), from one exception family.
 
 Handlers: the ``ApiError`` family (by MRO, one handler covers all codes); Starlette's
 ``HTTPException`` (unknown routes and wrong methods); request validation; outages of the
@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
 from api.context import request_id_var
+from api.validation import reason
 from api.versioning import DEFAULT_VERSION, VERSION_HEADER, effective_version
 from db.errors import is_bad_client_data, is_database_outage
 from services.admission import is_unreachable
@@ -48,6 +49,9 @@ def error_response(request: Request | None, error: ApiError) -> JSONResponse:
     if error.meta is not None:
         body["meta"] = error.meta
     headers = {"X-Request-Id": request_id_var.get(), **error.headers}
+    if error.status_code == 401:
+        # RFC 6750: a 401 names the scheme the client should use.
+        headers.setdefault("WWW-Authenticate", "Bearer")
     if request is not None:  # the 500 handler runs outside the middleware that adds it
         requested = request.headers.get(VERSION_HEADER)
         headers[VERSION_HEADER] = effective_version(requested) or DEFAULT_VERSION
@@ -61,10 +65,7 @@ def _base_url(request: Request | None) -> str:
 
 def validation_error(errors: list[dict[str, Any]]) -> InvalidRequest:
     """400 naming the first offending field; all of them in ``details.errors``."""
-    fields = [
-        {"field": _field_name(e.get("loc", ())), "reason": str(e.get("msg", "is invalid"))}
-        for e in errors
-    ]
+    fields = [{"field": _field_name(e.get("loc", ())), "reason": reason(e)} for e in errors]
     first = fields[0] if fields else {"field": "body", "reason": "is invalid"}
     return InvalidRequest(
         f"{first['field']}: {first['reason']}",

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from api.openapi import install_docs, install_openapi
+from api.openapi import DOCUMENT_VERSION, install_docs, install_openapi, operation_id
 from api.routes import generations, health, jobs, posts, projects, workspaces
 from api.schemas import GenerationCreate
 from api.state import AppServices
@@ -79,6 +79,7 @@ def create_app(
                 cursors=cursors,
                 estimate_nanos=settings.spend_estimate_nanos,
                 record_admission=metrics.record_admission,
+                live_writer=settings.openai_api_key is not None,
             ),
             estimator=CompletionEstimator(db),
             cursors=cursors,
@@ -97,12 +98,19 @@ def create_app(
 
     app = FastAPI(
         title="Scripe post-generation API",
-        version="2026-08-01",
+        version=DOCUMENT_VERSION,
         description=(
             "Generate LinkedIn posts in a project's voice. Submit a generation, get a job "
-            "back at once, then poll it or wait a bounded time for the post."
+            "back at once, then poll it or wait a bounded time for the post.\n\n"
+            "Every error code: [/docs/errors](/docs/errors). The full reference, with "
+            "idempotency, spend and rate-limit rules, is `docs/api.md` in the repository."
         ),
         lifespan=lifespan,
+        # No 307 to the path without its trailing slash: Starlette builds that Location
+        # from the request's Host header (Host: evil.example → http://evil.example/…).
+        # /v1/jobs/ is simply not a route (404).
+        redirect_slashes=False,
+        generate_unique_id_function=operation_id,
         docs_url=None,  # served by install_docs from local assets
         redoc_url=None,
         # We export Prometheus metrics and JSON logs, not OpenTelemetry. Left on, FastAPI's

@@ -18,7 +18,7 @@ from api.schemas import (
 )
 from contracts import JobStatus, JobType
 from db.tables import Job, Post, Project
-from domain.money import nanos_to_cents
+from domain.money import NANOS_PER_DOLLAR, nanos_to_cents
 from services.estimates import CompletionEstimator
 from services.pagination import Page
 
@@ -54,8 +54,16 @@ async def job_public(job: Job, *, estimator: CompletionEstimator, now: datetime)
         cost=JobCost(
             estimateCents=nanos_to_cents(job.estimate_nanos),
             actualCents=nanos_to_cents(job.actual_nanos),
+            actualUsd=usd_text(job.actual_nanos),
         ),
     )
+
+
+def usd_text(nanos: int) -> str:
+    """Exact nanodollars as a plain decimal string of dollars: 58_000 → "0.000058"."""
+    whole, fraction = divmod(max(nanos, 0), NANOS_PER_DOLLAR)
+    digits = f"{fraction:09d}".rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
 
 
 def listed(page: Page[R], present: Callable[[R], P]) -> ListEnvelope[P]:

@@ -18,12 +18,14 @@ from pydantic import (
     StrictInt,
     Tag,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
-from contracts import PUBLIC_JOB_STATUSES, JobType
+from contracts import JOB_ERROR_MESSAGES, PUBLIC_JOB_STATUSES, JobType
 from domain.linkedin import LINKEDIN_MAX_CHARS
 from domain.text_rules import check_language_tag, check_plain_text, check_source_url
+from services.errors import ALL_ERRORS
 
 WAIT_MAX_MS = 25_000
 TEXT_MAX_CHARS = 20_000
@@ -33,8 +35,39 @@ def _rfc3339_ms(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-Timestamp = Annotated[datetime, PlainSerializer(_rfc3339_ms, return_type=str)]
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339_ms, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 PlainText = Annotated[str, AfterValidator(check_plain_text)]
+
+# The earliest instant any date input may name; later bounds depend on the field.
+EARLIEST_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
+# Ids are looked up, not pattern-matched: an id of an unknown shape is simply not found
+# (404), like one of the right shape that does not exist. The bound only keeps junk short.
+ID_MAX_CHARS = 100
+
+
+def check_instant(value: datetime) -> datetime:
+    """An aware date-time that names a real UTC instant from 2000 on (a far-future value
+    with a negative offset, 9999-12-31T23:59:59-01:00, has no UTC form: refused here,
+    not when it is stored)."""
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if in_utc < EARLIEST_INSTANT:
+        raise ValueError("must not be before 2000-01-01T00:00:00Z")
+    return value
+
+
+def has_content(value: str) -> str:
+    """A source must carry words: "\u200b", "!!! ???" or "🚀🚀🚀" has nothing to write about,
+    and is refused before anything is reserved or billed."""
+    if not any(ch.isalnum() for ch in value):
+        raise ValueError("must contain words (letters or digits)")
+    return value
 
 
 class _In(BaseModel):
@@ -56,7 +89,7 @@ class TextSource(_In):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must contain some text")
-        return value
+        return has_content(value)
 
 
 class UrlSource(_In):
@@ -92,12 +125,24 @@ Source = Annotated[
 
 
 class GenerationCreate(_In):
-    projectId: Annotated[str, Field(pattern=r"^proj_[a-z2-7]{26}$")]
+    projectId: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=ID_MAX_CHARS,
+            description="The project (`proj_…`); an unknown id is 404 `not_found`.",
+            examples=["proj_4kq2m7xq3ftz5yqv2d6w7hkzba"],
+        ),
+    ]
     source: Source = Field(
         description='Exactly one of {"text": "…"} (1–20,000 characters) or {"url": "https://…"}.'
     )
-    scheduledFor: Annotated[AwareDatetime, Strict()] | None = Field(
-        default=None, description="RFC 3339 date-time in the future: the post is scheduled."
+    scheduledFor: Annotated[AwareDatetime, Strict(), AfterValidator(check_instant)] | None = Field(
+        default=None,
+        description=(
+            "RFC 3339 date-time with an offset, in the future and at most 2 years ahead: "
+            "the post is scheduled."
+        ),
     )
     options: GenerationOptionsIn | None = None
     wait_for_completion_ms: Annotated[StrictInt, Field(ge=0)] = Field(
@@ -138,8 +183,16 @@ class JobResult(BaseModel):
 
 
 class JobCost(BaseModel):
-    estimateCents: int
-    actualCents: int
+    estimateCents: int = Field(description="The amount reserved at admission, in cents.")
+    actualCents: int = Field(
+        description="What the job was billed, rounded up to whole cents (0.006¢ → 1¢)."
+    )
+    actualUsd: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]{1,9})?$",
+        description="What the job was billed, exactly, as a decimal string in US dollars "
+        '(the ledger counts nanodollars): "0.000058".',
+        examples=["0.000058"],
+    )
 
 
 JobStatusName = Literal[tuple(s.value for s in PUBLIC_JOB_STATUSES)]  # type: ignore[valid-type]
@@ -164,7 +217,7 @@ class JobPublic(BaseModel):
                     "errorMessage": None,
                     "attemptCount": 1,
                     "estimatedCompletionMs": None,
-                    "cost": {"estimateCents": 5, "actualCents": 1},
+                    "cost": {"estimateCents": 5, "actualCents": 1, "actualUsd": "0.000058"},
                 }
             ]
         }
@@ -180,10 +233,23 @@ class JobPublic(BaseModel):
     completedAt: Timestamp | None
     progress: JobProgress | None
     result: JobResult | None
-    errorCode: str | None
+    # A plain string at run time (a code added by a newer worker must never turn a read into
+    # a 500), an enum in the document: every code is registered in contracts.py.
+    errorCode: Annotated[
+        str | None,
+        WithJsonSchema(
+            {"anyOf": [{"type": "string", "enum": list(JOB_ERROR_MESSAGES)}, {"type": "null"}]}
+        ),
+    ] = Field(description="Why a FAILED job failed; see /docs/errors#job-error-codes.")
     errorMessage: str | None
-    attemptCount: int
-    estimatedCompletionMs: int | None
+    attemptCount: int = Field(
+        description="Writing attempts started; 0 for a job that failed or was cancelled "
+        "before it wrote anything (e.g. spend_cap_exceeded after a 202)."
+    )
+    estimatedCompletionMs: int | None = Field(
+        description="For QUEUED and RUNNING jobs: the median duration of recent jobs minus "
+        "the time this one has taken; null when unknown or already exceeded."
+    )
     cost: JobCost
 
 
@@ -205,6 +271,9 @@ class ListEnvelope(BaseModel, Generic[T]):
 
 
 # --- posts, projects, workspace, health ----------------------------------------------------------
+
+
+PostStatus = Literal["waitingProcessing", "draft", "scheduled", "published", "failed"]
 
 
 class PostPublic(_Out):
@@ -233,9 +302,9 @@ class PostPublic(_Out):
     id: str
     projectId: str
     jobId: str | None
-    status: str
-    platform: str
-    contentType: str
+    status: PostStatus
+    platform: Literal["LINKEDIN"]
+    contentType: Literal["TEXT"]
     title: str
     content: str
     language: str
@@ -284,8 +353,11 @@ class Health(BaseModel):
 # --- errors -------------------------------------------------------------------------------------
 
 
+ErrorCode = Literal[tuple(e.code for e in ALL_ERRORS)]  # type: ignore[valid-type]
+
+
 class ErrorBody(BaseModel):
-    code: str
+    code: ErrorCode  # type: ignore[valid-type]
     message: str
     request_id: str
     docs_url: str
@@ -300,8 +372,10 @@ class ErrorEnvelope(BaseModel):
                 {
                     "error": {
                         "code": "spend_cap_exceeded",
-                        "message": "The workspace's daily AI spend cap of 500 cents for "
-                        "2026-11-29 (UTC) has been reached; it resets at 2026-11-30T00:00:00Z.",
+                        "message": "The job's spend estimate of 5 cents does not fit in the "
+                        "workspace's daily AI spend cap of 500 cents for 2026-11-29 (UTC): "
+                        "498 cents spent or held by jobs in flight, 2 cents left. The cap "
+                        "resets at 2026-11-30T00:00:00Z.",
                         "request_id": "req_7w2qk3m5xz4n6b8c2d4f6h8j2k",
                         "docs_url": "https://api.scripe.example/docs/errors#spend_cap_exceeded",
                         "meta": {

@@ -1,4 +1,4 @@
-"""API versions (SPEC §3): ``Scripe-Api-Version: YYYY-MM-DD``."""
+"""API versions: ``Scripe-Api-Version: YYYY-MM-DD``."""
 
 from __future__ import annotations
 

@@ -93,6 +93,11 @@ def create_workspace(
     emit(run(go()), as_json=as_json)
 
 
+def _cap_text(cents: int | None) -> str:
+    """ENTERPRISE (and a cap set back to an unlimited plan's default) has no cap."""
+    return "unlimited" if cents is None else f"{cents}¢"
+
+
 @workspaces_app.command("list")
 def list_workspaces(as_json: bool = JsonOption) -> None:
     """List workspaces."""
@@ -106,7 +111,8 @@ def list_workspaces(as_json: bool = JsonOption) -> None:
         as_json=as_json,
         text=lambda rows: (
             "\n".join(
-                f"{r['id']}  {r['plan']:<10}  cap {r['dailyCapCents']}¢  {r['name']}" for r in rows
+                f"{r['id']}  {r['plan']:<10}  cap {_cap_text(r['dailyCapCents'])}  {r['name']}"
+                for r in rows
             )
             or "(none)"
         ),
@@ -166,13 +172,15 @@ def create_key(
     workspace_id: str = typer.Option(..., "--workspace"),
     mode: str = typer.Option("test", help="live or test"),
     name: str = typer.Option("default", help="A label for people"),
-    expires_at: datetime | None = typer.Option(None, help="UTC expiry, e.g. 2027-01-31T00:00"),
+    expires_at: datetime | None = typer.Option(None, help="UTC expiry, e.g. 2027-01-31T00:00:00"),
     as_json: bool = JsonOption,
 ) -> None:
     """Mint a key. The full key is shown once, here; only its keyed hash is stored."""
     if mode not in ("live", "test"):
         raise fail("--mode is live or test")
     expiry = expires_at.replace(tzinfo=expires_at.tzinfo or UTC) if expires_at else None
+    if expiry is not None and expiry <= _now():
+        raise fail("--expires-at must be in the future (UTC)")
     result = run(mint_key(workspace_id=workspace_id, mode=mode, name=name, expires_at=expiry))
     if result is None:
         raise fail(f"no workspace {workspace_id}")

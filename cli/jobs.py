@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from cli.common import JsonOption, database, emit, fail, run
 from config import get_settings
 from connections import connect_temporal
-from contracts import PUBLIC_JOB_STATUSES, JobMode, JobStatus, ReconcileInput
+from contracts import JobMode, JobStatus, ReconcileInput
 from db.repo import jobs as jobs_repo
 from db.tables import Job
 from domain.money import nanos_to_cents
@@ -35,7 +35,8 @@ jobs_app = typer.Typer(
 )
 
 T = TypeVar("T")
-STATUS_VALUES = [s.value for s in PUBLIC_JOB_STATUSES]
+# REFUSED (a 402 admission, internal) is listed too: operators see it in `jobs list`.
+STATUS_VALUES = [s.value for s in JobStatus]
 STATUSES = ", ".join(STATUS_VALUES)
 MODES = [m.value for m in JobMode]
 

@@ -39,7 +39,7 @@ class WaitLimits:
 # Workers and the CLI: their steps retry, so waiting out a busy database beats failing.
 PATIENT = WaitLimits(lock_ms=30_000, pool_seconds=30, connect_seconds=10, statement_ms=None)
 # The API: a customer's request gets 503 service_unavailable within about 2 s when the
-# database is locked or unreachable, instead of hanging (SPEC §3).
+# database is locked or unreachable, instead of hanging.
 INTERACTIVE = WaitLimits(lock_ms=1_500, pool_seconds=1, connect_seconds=1, statement_ms=1_500)
 
 

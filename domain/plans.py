@@ -1,4 +1,4 @@
-"""Workspace plans and their default daily AI-spend caps (SPEC §7)."""
+"""Workspace plans and their default daily AI-spend caps."""
 
 from __future__ import annotations
 

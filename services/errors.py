@@ -36,7 +36,7 @@ class InvalidRequest(ApiError):
 
 class BadPagination(ApiError):
     status_code, code = 400, "bad_pagination"
-    default_message = "limit must be a whole number from 1 to 200."
+    default_message = "limit must be a whole number, 1 or more (over 200 counts as 200)."
 
 
 class BadCursor(ApiError):
@@ -66,7 +66,7 @@ class KeyExpired(ApiError):
 
 class SpendCapExceeded(ApiError):
     status_code, code = 402, "spend_cap_exceeded"
-    default_message = "The workspace's daily AI spend cap has been reached."
+    default_message = "The job's spend estimate does not fit in the workspace's daily AI spend cap."
 
 
 class NotFound(ApiError):
@@ -119,6 +119,17 @@ class ServiceUnavailable(ApiError):
         self.headers.setdefault("Retry-After", str(retry_after))
 
 
+class ProviderNotConfigured(ApiError):
+    """A live key while no AI provider is configured: a live key never gets the offline
+    writer's post (nor a bill for it)."""
+
+    status_code, code = 503, "provider_not_configured"
+    default_message = (
+        "Live mode is not available: no AI provider is configured on this server. "
+        "Use a test key (scripe_sk_test_…) or ask the operator to set SCRIPE_OPENAI_API_KEY."
+    )
+
+
 ALL_ERRORS: tuple[type[ApiError], ...] = (
     InvalidRequest,
     BadPagination,
@@ -137,4 +148,5 @@ ALL_ERRORS: tuple[type[ApiError], ...] = (
     RateLimited,
     InternalError,
     ServiceUnavailable,
+    ProviderNotConfigured,
 )

@@ -21,15 +21,17 @@ from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.repo import projects as projects_repo
 from db.tables import Job
-from domain.money import nanos_to_cents
-from ids import derived_job_id, idempotency_scope, new_id
+from domain.money import NANOS_PER_CENT, nanos_to_cents
+from ids import derived_job_id, idempotency_scope, is_id, new_id
 from services.admission import TemporalJobs
 from services.auth import Principal
 from services.clock import Clock
 from services.errors import (
     IdempotencyKeyConflict,
+    InvalidRequest,
     NotCancellable,
     NotFound,
+    ProviderNotConfigured,
     SpendCapExceeded,
     Unprocessable,
 )
@@ -38,6 +40,8 @@ from services.pagination import CursorCodec, Page, paginate
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # How long cancelling a RUNNING job waits for its workflow to settle it before answering.
 CANCEL_WAIT_MS = 10_000
+# How far ahead a post can be scheduled; later is a typo, not a plan.
+SCHEDULE_HORIZON = timedelta(days=2 * 365)
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,14 @@ class GenerationRequest:
     options: GenerationOptions
     scheduled_for: datetime | None
     wait_for_completion_ms: int
-    canonical_body: str  # sorted keys, no insignificant whitespace
+    # The body's canonical JSON (sorted keys, no insignificant whitespace) without the
+    # response hints (wait_for_completion_ms): what the idempotency fingerprint covers.
+    canonical_body: str
     api_version: str
     idempotency_key: str | None
+    # The whole body's canonical JSON: the fingerprint of jobs stored before the hints were
+    # left out of it, still honoured for their 24 h window.
+    legacy_canonical_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,9 +86,13 @@ class JobService:
         cursors: CursorCodec,
         estimate_nanos: int,
         record_admission: Callable[[str], None] = lambda _outcome: None,
+        live_writer: bool = True,
     ) -> None:
         """``record_admission`` is told each admission's outcome (metrics): ``admitted``,
-        ``refused``, ``pending`` (no worker answered in time) or ``closed``."""
+        ``refused``, ``pending`` (no worker answered in time) or ``closed``.
+        ``live_writer`` says whether a provider is configured: without one, live keys are
+        refused (503) instead of being served the offline writer's posts."""
+        self._live_writer = live_writer
         self._db = db
         self._cursors = cursors
         self._temporal = temporal
@@ -93,15 +106,26 @@ class JobService:
         # an exact bound for dateFrom/dateTo.
         now = self._clock.now()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if principal.mode == "live" and not self._live_writer:
+            raise ProviderNotConfigured()
         await self._check_project(principal, request.project_id)
-        if request.scheduled_for is not None and request.scheduled_for <= now:
-            raise Unprocessable(
-                "scheduledFor must be in the future.", details={"field": "scheduledFor"}
-            )
-        fingerprint = hashlib.sha256(
-            f"{request.canonical_body}\n{request.api_version}".encode()
-        ).hexdigest()
-        job, replayed = await self._find_or_create(principal, request, fingerprint, now)
+        if request.scheduled_for is not None:
+            if request.scheduled_for <= now:
+                raise Unprocessable(
+                    "scheduledFor must be in the future.", details={"field": "scheduledFor"}
+                )
+            if request.scheduled_for > now + SCHEDULE_HORIZON:
+                raise InvalidRequest(
+                    "scheduledFor: must be at most 2 years ahead",
+                    details={"field": "scheduledFor", "reason": "must be at most 2 years ahead"},
+                )
+        fingerprint = _fingerprint(request.canonical_body, request.api_version)
+        legacy = (
+            _fingerprint(request.legacy_canonical_body, request.api_version)
+            if request.legacy_canonical_body is not None
+            else None
+        )
+        job, replayed = await self._find_or_create(principal, request, (fingerprint, legacy), now)
         if job.status == JobStatus.QUEUED and not job.acknowledged:
             job = await self._admit(job)
         if request.wait_for_completion_ms > 0 and job.status in (
@@ -113,6 +137,8 @@ class JobService:
         return Submitted(job=job, replayed=replayed)
 
     async def _check_project(self, principal: Principal, project_id: str) -> None:
+        if not is_id("proj", project_id):  # no such project can exist: nothing to look up
+            raise NotFound("No such project.", details={"field": "projectId"})
         project = await projects_repo.get_project(db=self._db, project_id=project_id)
         if project is None or project.workspace_id != principal.workspace_id:
             raise NotFound("No such project.", details={"field": "projectId"})
@@ -123,8 +149,13 @@ class JobService:
             )
 
     async def _find_or_create(
-        self, principal: Principal, request: GenerationRequest, fingerprint: str, now: datetime
+        self,
+        principal: Principal,
+        request: GenerationRequest,
+        fingerprints: tuple[str, str | None],
+        now: datetime,
     ) -> tuple[Job, bool]:
+        fingerprint = fingerprints[0]
         scope = None
         generation = 0
         if request.idempotency_key is not None:
@@ -137,7 +168,7 @@ class JobService:
             latest = await jobs_repo.latest_for_scope(db=self._db, scope=scope)
             if latest is not None:
                 if _remembered(latest, now):
-                    return _replay(latest, fingerprint), True
+                    return _replay(latest, fingerprints), True
                 # Refused, or older than 24 h: the key starts a new job with a new id.
                 generation = latest.idempotency_generation + 1
         job_id = derived_job_id(scope=scope, generation=generation) if scope else new_id("job")
@@ -168,7 +199,7 @@ class JobService:
         if inserted is not None:
             return inserted, False
         # A concurrent duplicate created this generation of the key first: converge on it.
-        return _replay(await self._reload(job_id), fingerprint), True
+        return _replay(await self._reload(job_id), fingerprints), True
 
     async def _admit(self, job: Job) -> Job:
         workflow_input = PostGenerationInput.model_validate(job.workflow_input)
@@ -265,26 +296,45 @@ def _remembered(job: Job, now: datetime) -> bool:
     return job.status != JobStatus.REFUSED and now - job.created_at < IDEMPOTENCY_WINDOW
 
 
-def _replay(job: Job, fingerprint: str) -> Job:
-    if job.fingerprint != fingerprint:
+def _fingerprint(canonical_body: str, api_version: str) -> str:
+    return hashlib.sha256(f"{canonical_body}\n{api_version}".encode()).hexdigest()
+
+
+def _replay(job: Job, fingerprints: tuple[str, str | None]) -> Job:
+    if job.fingerprint not in fingerprints:
         raise IdempotencyKeyConflict()
     return job
 
 
 def _spend_cap_exceeded(refusal: SpendRefusal | None) -> SpendCapExceeded:
-    meta = None
-    message = "The workspace's daily AI spend cap has been reached; it resets at 00:00 UTC."
+    meta: dict[str, object] | None = None
+    message = (
+        "The job's spend estimate does not fit in the workspace's daily AI spend cap; "
+        "it resets at 00:00 UTC."
+    )
     if refusal is not None:
+        cap = nanos_to_cents(refusal.cap_nanos)
+        spent = nanos_to_cents(refusal.spent_nanos)
+        estimate = nanos_to_cents(refusal.estimate_nanos)
         meta = {
             "bucketDate": refusal.bucket_date.isoformat(),
-            "capCents": nanos_to_cents(refusal.cap_nanos),
-            "spentCents": nanos_to_cents(refusal.spent_nanos),
-            "estimateCents": nanos_to_cents(refusal.estimate_nanos),
+            "capCents": cap,
+            "spentCents": spent,
+            "estimateCents": estimate,
         }
         reset = refusal.bucket_date + timedelta(days=1)
+        left = max(0, refusal.cap_nanos - refusal.spent_nanos)
+        # Say what did not fit: with 1 of 3 cents spent the cap is not "reached", the
+        # job's estimate just does not fit in what is left.
         message = (
-            f"The workspace's daily AI spend cap of {meta['capCents']} cents for "
-            f"{refusal.bucket_date.isoformat()} (UTC) has been reached; it resets at "
+            f"The job's spend estimate of {_cents(estimate)} does not fit in the "
+            f"workspace's daily AI spend cap of {_cents(cap)} for "
+            f"{refusal.bucket_date.isoformat()} (UTC): {_cents(spent)} spent or "
+            f"held by jobs in flight, {_cents(left // NANOS_PER_CENT)} left. The cap resets at "
             f"{reset.isoformat()}T00:00:00Z."
         )
     return SpendCapExceeded(message, meta=meta)
+
+
+def _cents(amount: int) -> str:
+    return f"{amount} cent" if amount == 1 else f"{amount} cents"

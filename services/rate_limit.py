@@ -1,4 +1,4 @@
-"""Per-workspace sliding-window rate limit (SPEC §3): exact over the last 60 seconds.
+"""Per-workspace sliding-window rate limit (docs/api.md): exact over the last 60 seconds.
 
 In memory for one API process (the embedded default), in Redis when several replicas must
 share one window (``SCRIPE_REDIS_URL``). Refused requests are not counted, so a client that
@@ -11,7 +11,7 @@ import asyncio
 import math
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -110,3 +110,52 @@ class RedisRateLimiter:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+class FailureWindow:
+    """Failures per client address over the last 60 s, in this process (it bounds the
+    database lookups this replica makes for unknown keys; no shared state needed).
+
+    ``blocked`` says whether the address is over its limit (and for how long); ``record``
+    counts one failure. At most ``max_clients`` addresses are tracked, oldest dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        window: float = WINDOW_SECONDS,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._window = window
+        self._max_clients = max_clients
+        self._clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _trimmed(self, client: str, now: float) -> deque[float] | None:
+        hits = self._failures.get(client)
+        if hits is None:
+            return None
+        while hits and hits[0] <= now - self._window:
+            hits.popleft()
+        return hits
+
+    def blocked(self, client: str) -> int | None:
+        """Seconds until the address may try again, or None if it may now."""
+        now = self._clock()
+        hits = self._trimmed(client, now)
+        if hits is None or len(hits) < self._limit:
+            return None
+        return max(1, math.ceil(hits[0] + self._window - now))
+
+    def record(self, client: str) -> None:
+        now = self._clock()
+        hits = self._trimmed(client, now)
+        if hits is None:
+            hits = self._failures[client] = deque()
+        hits.append(now)
+        self._failures.move_to_end(client)
+        while len(self._failures) > self._max_clients:
+            self._failures.popitem(last=False)

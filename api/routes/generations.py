@@ -16,6 +16,7 @@ from services.errors import (
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    ProviderNotConfigured,
     SpendCapExceeded,
     Unprocessable,
 )
@@ -30,7 +31,10 @@ REPLAY_HEADER = {
     }
 }
 
-GenerationBody = Annotated[JsonBody[GenerationCreate], Depends(json_body(GenerationCreate))]
+GenerationBody = Annotated[
+    JsonBody[GenerationCreate],
+    Depends(json_body(GenerationCreate, hints=("wait_for_completion_ms",))),
+]
 
 
 @router.post(
@@ -45,6 +49,7 @@ GenerationBody = Annotated[JsonBody[GenerationCreate], Depends(json_body(Generat
             IdempotencyKeyConflict,
             PayloadTooLarge,
             Unprocessable,
+            ProviderNotConfigured,
         ),
         200: {
             "model": DataEnvelope[JobPublic],
@@ -90,6 +95,7 @@ async def create_generation(
             scheduled_for=request.scheduledFor,
             wait_for_completion_ms=request.wait_ms,
             canonical_body=body.canonical,
+            legacy_canonical_body=body.canonical_full,
             api_version=version,
             idempotency_key=idempotency_key,
         ),

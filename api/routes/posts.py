@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
 
@@ -11,7 +11,7 @@ from api.deps import PrincipalDep, ServicesDep
 from api.openapi import errors
 from api.params import enum_list, parse_limit
 from api.presenters import listed, post_public
-from api.schemas import DataEnvelope, ListEnvelope, PostPublic
+from api.schemas import DataEnvelope, ListEnvelope, PostPublic, PostStatus
 from db.repo import posts as posts_repo
 from db.tables import Post
 from services.errors import BadCursor, BadPagination, InvalidRequest, NotFound
@@ -19,7 +19,7 @@ from services.pagination import paginate
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
-POST_STATUSES = ["waitingProcessing", "draft", "scheduled", "published", "failed"]
+POST_STATUSES: list[str] = list(get_args(PostStatus))
 
 
 @router.get("/{post_id}", response_model=DataEnvelope[PostPublic], responses=errors(NotFound))

@@ -47,6 +47,8 @@ PUBLIC_IP = "93.184.216.34"
         "2002:7f00:1::1",
         "2001:0::1",
         "fd00:ec2::254",
+        "fec0::1",  # deprecated site-local: Python counts it as global
+        "feff:ffff::1",
     ],
 )
 def test_private_loopback_link_local_and_metadata_addresses_are_not_public(address: str) -> None:

@@ -1,4 +1,4 @@
-"""Every route × every kind of caller (SPEC §3): the expected status, and nothing of the
+"""Every route × every kind of caller: the expected status, and nothing of the
 owner's data in any answer to someone else."""
 
 from __future__ import annotations

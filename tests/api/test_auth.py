@@ -1,4 +1,4 @@
-"""API keys (SPEC §3): bearer tokens, modes kept apart, revocation and expiry, hashes only."""
+"""API keys: bearer tokens, modes kept apart, revocation and expiry, hashes only."""
 
 from __future__ import annotations
 

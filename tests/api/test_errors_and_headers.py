@@ -1,4 +1,4 @@
-"""Cross-cutting rules (SPEC §3): request ids, versions, and the error envelope everywhere."""
+"""Cross-cutting rules (docs/api.md): request ids, versions, and the error envelope everywhere."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ DROP = object()  # remove the key from the otherwise valid body
 BAD_BODIES: list[tuple[dict[str, Any], str]] = [
     ({"projectId": DROP}, "projectId"),
     ({"source": DROP}, "source"),
-    ({"projectId": "proj_nope", "source": {"text": "x"}}, "projectId"),
+    ({"projectId": "proj_" + "a" * 200, "source": {"text": "x"}}, "projectId"),
     ({"projectId": 12, "source": {"text": "x"}}, "projectId"),
     ({"source": None}, "source"),
     ({"source": "text"}, "source"),

@@ -1,8 +1,9 @@
-"""The product's main path over HTTP: submit, poll, read the post (SPEC §4, §5)."""
+"""The product's main path over HTTP: submit, poll, read the post (docs/api.md)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from devtools.tenants import Tenant, generation_body
@@ -197,4 +198,8 @@ async def test_live_key_writes_with_the_openai_sdk_and_settles_its_usage(
     expected = usage["input_tokens"] * 150 + usage["output_tokens"] * 600  # nanodollars
     assert charge.amount_nanos == expected
     assert usage["response_id"].startswith("chatcmpl-fake-")
-    assert job["cost"] == {"estimateCents": 5, "actualCents": -(-expected // 10_000_000)}
+    assert job["cost"] == {
+        "estimateCents": 5,
+        "actualCents": -(-expected // 10_000_000),
+        "actualUsd": str(Decimal(expected) / 10**9),
+    }

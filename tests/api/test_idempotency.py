@@ -1,4 +1,4 @@
-"""Idempotency-Key (SPEC §6): replays, conflicts, concurrency, the 24 h window, refusals."""
+"""Idempotency-Key (docs/api.md): replays, conflicts, concurrency, the 24 h window, refusals."""
 
 from __future__ import annotations
 
@@ -57,9 +57,12 @@ async def test_the_job_id_is_derived_from_a_hash_of_the_key_scope(
 async def test_a_replay_returns_the_current_state_and_honours_the_wait(
     stack: Stack, tenant: Tenant
 ) -> None:
-    accepted_job(await submit(stack, tenant, "current-state"))
+    first = accepted_job(await submit(stack, tenant, "current-state"))
+    # The wait is a hint about this response, not part of the job: the same job, waited for.
     replay = await submit(stack, tenant, "current-state", wait_for_completion_ms=10_000)
-    assert replay.status_code == 409  # a different body (the wait is part of it)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.status_code == 200 and replay.json()["data"]["id"] == first["id"]
+    assert replay.json()["data"]["status"] == "DONE"
     waited = await submit(stack, tenant, "waited", wait_for_completion_ms=10_000)
     assert waited.json()["data"]["status"] == "DONE"
     replayed = await submit(stack, tenant, "waited", wait_for_completion_ms=10_000)
@@ -97,18 +100,32 @@ async def test_key_order_and_whitespace_do_not_change_the_fingerprint(
     assert first.json()["data"]["id"] == second.json()["data"]["id"]
 
 
-@pytest.mark.parametrize("key", ["", "a" * 65, "has space", "ünïcode", "semi;colon", "dot.ted"])
-async def test_malformed_keys_are_ignored(stack: Stack, tenant: Tenant, key: str) -> None:
+@pytest.mark.parametrize("key", ["", "a" * 65, "has space!", "ünïcode", "semi;colon", "dot.ted"])
+async def test_malformed_keys_are_refused_not_ignored(
+    stack: Stack, tenant: Tenant, key: str
+) -> None:
+    """Ignoring a bad key would leave a client that believes it is protected unprotected."""
     headers = [(k.encode(), v.encode()) for k, v in tenant.headers().items()]
     headers.append((b"Idempotency-Key", key.encode()))  # raw bytes: non-ASCII keys too
-    first = await stack.http.post(
+    before = await stack.http.get("/v1/jobs", params={"limit": 200}, headers=tenant.headers())
+    response = await stack.http.post(
         "/v1/posts/generations", json=generation_body(tenant), headers=headers
     )
-    second = await stack.http.post(
-        "/v1/posts/generations", json=generation_body(tenant), headers=headers
-    )
-    assert "idempotent-replayed" not in first.headers
-    assert accepted_job(first)["id"] != accepted_job(second)["id"]
+    error = assert_envelope(response, 400, "invalid_request")
+    assert error["details"]["field"] == "Idempotency-Key"
+    assert "Idempotency-Key" in error["message"]
+    after = await stack.http.get("/v1/jobs", params={"limit": 200}, headers=tenant.headers())
+    assert after.json()["data"] == before.json()["data"]  # no job was created
+
+
+async def test_only_the_wait_differs_is_a_replay_not_a_conflict(
+    stack: Stack, tenant: Tenant
+) -> None:
+    first = await submit(stack, tenant, "wait-hint", wait_for_completion_ms=0)
+    again = await submit(stack, tenant, "wait-hint", wait_for_completion_ms=2_000)
+    assert again.status_code in (200, 202), again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
 
 
 async def test_keys_are_scoped_to_workspace_and_mode(stack: Stack, tenant: Tenant) -> None:

@@ -1,4 +1,4 @@
-"""Jobs (SPEC §5): reads without a worker, listing with filters and cursors, cancel."""
+"""Jobs: reads without a worker, listing with filters and cursors, cancel."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ async def test_a_provider_rejection_fails_the_job_with_a_stable_code(
     assert job["errorCode"] == "provider_rejected"
     assert "fake 400" not in job["errorMessage"]  # no provider internals
     assert job["result"] is None and job["attemptCount"] == 1
-    assert job["cost"] == {"estimateCents": 5, "actualCents": 0}
+    assert job["cost"] == {"estimateCents": 5, "actualCents": 0, "actualUsd": "0"}
 
 
 async def test_transient_provider_errors_are_retried_and_counted(

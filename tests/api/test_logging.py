@@ -1,4 +1,4 @@
-"""API logs (issue 5 item 4): one JSON access line per request, carrying the request id
+"""API logs: one JSON access line per request, carrying the request id
 (the same as the X-Request-Id header) and the workspace id; keys never appear."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""GET /metrics: the API's Prometheus metrics (issue 5 item 4), read over HTTP after real
+"""GET /metrics: the API's Prometheus metrics, read over HTTP after real
 requests. The stack is shared by the session, so each test compares before and after."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The API while Temporal or the database is down (SPEC §3): 503 ``service_unavailable``
+"""The API while Temporal or the database is down: 503 ``service_unavailable``
 with ``Retry-After`` within 2 s, reads that need neither keep working, and recovery on its
 own once the dependency is back — the same app instance, nothing restarted."""
 

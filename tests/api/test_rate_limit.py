@@ -1,4 +1,4 @@
-"""Per-workspace sliding-window rate limit (SPEC §3), in memory and in Redis."""
+"""Per-workspace sliding-window rate limit, in memory and in Redis."""
 
 from __future__ import annotations
 

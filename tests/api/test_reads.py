@@ -1,4 +1,4 @@
-"""Read endpoints (SPEC §8): posts, projects, health; and URL sources end to end."""
+"""Read endpoints: posts, projects, health; and URL sources end to end."""
 
 from __future__ import annotations
 

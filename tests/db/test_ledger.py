@@ -1,4 +1,4 @@
-"""The spend ledger (SPEC §7) on SQLite and on PostgreSQL.
+"""The spend ledger on SQLite and on PostgreSQL.
 
 The cap is never exceeded under concurrency, every movement happens once whatever is
 retried or replayed, and the bucket always equals the sum of its jobs.

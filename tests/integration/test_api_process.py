@@ -1,4 +1,4 @@
-"""``scripe api`` as a real process (issue 5 items 4 and 5): SIGTERM lets the request in
+"""``scripe api`` as a real process: SIGTERM lets the request in
 flight finish before the process exits, and every log line is JSON with the request id.
 
 The process serves the session stack's database and task queue, so the stack's worker

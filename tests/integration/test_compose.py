@@ -1,4 +1,4 @@
-"""docker-compose.yml (issue 5 item 3), checked without a Docker engine: its services,
+"""docker-compose.yml, checked without a Docker engine: its services,
 health checks, start order, and the environment the API and the worker share. When a
 compose CLI is installed, ``config`` must also accept the file."""
 

@@ -1,4 +1,4 @@
-"""Operator retry (SPEC §5, §7): a FAILED job reset on the dev server runs again under the
+"""Operator retry: a FAILED job reset on the dev server runs again under the
 same job id, ends DONE with one post, and its spend is settled once per billed call.
 
 Resets are made two ways: through ``OperatorJobs.retry`` (what ``scripe jobs retry`` runs)

@@ -1,5 +1,5 @@
 """Operators find jobs by search attributes (WorkspaceId, ProjectId, JobStatus, JobMode and
-the job id), in the Web UI's query language and with ``scripe jobs`` (issue 5, items 1, 6)."""
+the job id), in the Web UI's query language and with ``scripe jobs``."""
 
 from __future__ import annotations
 

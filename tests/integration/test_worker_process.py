@@ -1,4 +1,4 @@
-"""``scripe worker`` as a real process (SPEC §2, issue 5 items 4 and 5): its Prometheus
+"""``scripe worker`` as a real process: its Prometheus
 endpoint (the SDK's metrics and ours), its JSON logs, and SIGTERM with a job in flight.
 
 Each test runs its own API (in this process) and worker processes on a task queue of
