@@ -87,7 +87,21 @@ SA_WORKSPACE_ID: Final = SearchAttributeKey.for_keyword("WorkspaceId")
 SA_PROJECT_ID: Final = SearchAttributeKey.for_keyword("ProjectId")
 SA_JOB_STATUS: Final = SearchAttributeKey.for_keyword("JobStatus")
 SA_JOB_MODE: Final = SearchAttributeKey.for_keyword("JobMode")
-SEARCH_ATTRIBUTES: Final = (SA_WORKSPACE_ID, SA_PROJECT_ID, SA_JOB_STATUS, SA_JOB_MODE)
+# Webhook delivery workflows: find them by workspace, endpoint, event and status.
+SA_WEBHOOK_ENDPOINT_ID: Final = SearchAttributeKey.for_keyword("WebhookEndpointId")
+SA_WEBHOOK_EVENT_TYPE: Final = SearchAttributeKey.for_keyword("WebhookEventType")
+SA_WEBHOOK_EVENT_ID: Final = SearchAttributeKey.for_keyword("WebhookEventId")
+SA_WEBHOOK_DELIVERY_STATUS: Final = SearchAttributeKey.for_keyword("WebhookDeliveryStatus")
+SEARCH_ATTRIBUTES: Final = (
+    SA_WORKSPACE_ID,
+    SA_PROJECT_ID,
+    SA_JOB_STATUS,
+    SA_JOB_MODE,
+    SA_WEBHOOK_ENDPOINT_ID,
+    SA_WEBHOOK_EVENT_TYPE,
+    SA_WEBHOOK_EVENT_ID,
+    SA_WEBHOOK_DELIVERY_STATUS,
+)
 
 
 class _Model(BaseModel):
@@ -243,3 +257,66 @@ class SettleJobInput(_Model):
 class SettledJob(_Model):
     estimate_nanos: int
     actual_nanos: int
+
+
+# --- webhooks: events emitted by jobs and their signed deliveries -------------------------
+
+
+
+def webhook_task_queue(job_task_queue: str) -> str:
+    """Deliveries get their own queue (and worker slots): a slow endpoint never holds a
+    slot a job's activity could use."""
+    return f"{job_task_queue}-webhooks"
+
+
+def job_events_workflow_id(job_id: str) -> str:
+    return f"webhook-events-{job_id}"
+
+
+def delivery_workflow_id(delivery_id: str) -> str:
+    return f"webhook-delivery-{delivery_id}"
+
+
+class JobEventsInput(_Model):
+    """The finished job whose events (``job.completed``/``job.failed``, ``post.created``)
+    are to be recorded and delivered."""
+
+    job_id: str
+    workspace_id: str
+    mode: JobMode
+
+
+class DeliveryStart(_Model):
+    delivery_id: str
+    event_id: str
+    event_type: str
+    endpoint_id: str
+    workspace_id: str
+    mode: JobMode
+
+
+class EmittedEvents(_Model):
+    """Deliveries recorded for the job's events and not yet finished (to be started)."""
+
+    event_ids: list[str] = Field(default_factory=list)
+    deliveries: list[DeliveryStart] = Field(default_factory=list)
+
+
+class DeliveryAttemptInput(_Model):
+    delivery_id: str
+
+
+class DeliveryAttemptResult(_Model):
+    # delivered: 2xx; retry: try again later; gone: 410 (endpoint disabled);
+    # skipped: the endpoint is disabled or deleted, or the delivery already finished.
+    outcome: Literal["delivered", "retry", "gone", "skipped"]
+    attempt: int = 0
+    status_code: int | None = None
+    error: str | None = None
+
+
+class DeliveryGiveUpInput(_Model):
+    delivery_id: str
+    reason: str
+    # The endpoint is disabled too when it had no successful delivery since this time.
+    failing_since: datetime
