@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 TASK_QUEUE: Final = "scripe-post-generation"
 ADMIT_UPDATE_ID: Final = "admit"
@@ -262,7 +262,6 @@ class SettledJob(_Model):
 # --- webhooks: events emitted by jobs and their signed deliveries -------------------------
 
 
-
 def webhook_task_queue(job_task_queue: str) -> str:
     """Deliveries get their own queue (and worker slots): a slow endpoint never holds a
     slot a job's activity could use."""
@@ -320,3 +319,17 @@ class DeliveryGiveUpInput(_Model):
     reason: str
     # The endpoint is disabled too when it had no successful delivery since this time.
     failing_since: datetime
+
+
+def delivery_search_attributes(start: DeliveryStart) -> TypedSearchAttributes:
+    """What a delivery workflow is found by in the Web UI (its status is kept current)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(SA_WORKSPACE_ID, start.workspace_id),
+            SearchAttributePair(SA_JOB_MODE, start.mode.value),
+            SearchAttributePair(SA_WEBHOOK_ENDPOINT_ID, start.endpoint_id),
+            SearchAttributePair(SA_WEBHOOK_EVENT_TYPE, start.event_type),
+            SearchAttributePair(SA_WEBHOOK_EVENT_ID, start.event_id),
+            SearchAttributePair(SA_WEBHOOK_DELIVERY_STATUS, "PENDING"),
+        ]
+    )

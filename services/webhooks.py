@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.safe_fetch import (
@@ -26,14 +26,9 @@ from activities.safe_fetch import (
     system_resolver,
 )
 from contracts import (
-    SA_JOB_MODE,
-    SA_WEBHOOK_DELIVERY_STATUS,
-    SA_WEBHOOK_ENDPOINT_ID,
-    SA_WEBHOOK_EVENT_ID,
-    SA_WEBHOOK_EVENT_TYPE,
-    SA_WORKSPACE_ID,
     DeliveryStart,
     JobMode,
+    delivery_search_attributes,
     delivery_workflow_id,
 )
 from db.engine import Database
@@ -85,16 +80,7 @@ def delivery_start_options(start: DeliveryStart, *, task_queue: str) -> dict[str
     return {
         "id": delivery_workflow_id(start.delivery_id),
         "task_queue": task_queue,
-        "search_attributes": TypedSearchAttributes(
-            [
-                SearchAttributePair(SA_WORKSPACE_ID, start.workspace_id),
-                SearchAttributePair(SA_JOB_MODE, start.mode.value),
-                SearchAttributePair(SA_WEBHOOK_ENDPOINT_ID, start.endpoint_id),
-                SearchAttributePair(SA_WEBHOOK_EVENT_TYPE, start.event_type),
-                SearchAttributePair(SA_WEBHOOK_EVENT_ID, start.event_id),
-                SearchAttributePair(SA_WEBHOOK_DELIVERY_STATUS, repo.PENDING),
-            ]
-        ),
+        "search_attributes": delivery_search_attributes(start),
     }
 
 
