@@ -251,7 +251,7 @@ async def record_events(
         )
         pending = [
             PendingDelivery(delivery_id=d, event_id=e, event_type=t, endpoint_id=w)
-            for d, e, t, w in rows.tuples()
+            for d, e, t, w in rows
         ]
         await session.commit()
         return pending
@@ -368,12 +368,12 @@ async def give_up(
 
 
 async def reopen_delivery(*, db: Database, delivery_id: str, now: datetime) -> WebhookDelivery:
-    """A retry: the delivery is PENDING again (attempt numbers continue)."""
+    """A retry (of a failed or a delivered delivery alike): PENDING again, attempt
+    numbers continue."""
     async with db.write() as session:
         delivery = await session.get(WebhookDelivery, delivery_id)
         assert delivery is not None
-        if delivery.status != DELIVERED:
-            delivery.status, delivery.failure_reason = PENDING, None
+        delivery.status, delivery.failure_reason = PENDING, None
         delivery.updated_at = now
         await session.commit()
         return delivery
@@ -426,8 +426,8 @@ async def list_deliveries(
                 .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
                 .limit(limit)
             )
-        ).tuples()
-        deliveries = list(rows)
+        )
+        deliveries = [(row[0], row[1]) for row in rows]
         attempts: dict[str, list[WebhookAttempt]] = {d.id: [] for d, _ in deliveries}
         if attempts:
             for attempt in await session.scalars(
