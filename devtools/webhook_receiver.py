@@ -78,8 +78,8 @@ class WebhookReceiver:
         name = request.path_params["name"]
         body = (await request.body()).decode()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        behaviour: Behaviour = "down" if self.down else (
-            self.script.popleft() if self.script else "ok"
+        behaviour: Behaviour = (
+            "down" if self.down else (self.script.popleft() if self.script else "ok")
         )
         self.received.append(
             Received(

@@ -415,17 +415,15 @@ async def list_deliveries(
 ) -> list[DeliveryView]:
     """Newest first, each with its event type and attempts (oldest attempt first)."""
     async with db.read() as session:
-        rows = (
-            await session.execute(
-                select(WebhookDelivery, WebhookEvent.type)
-                .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
-                .where(
-                    WebhookDelivery.endpoint_id == endpoint_id,
-                    newest_first_after(WebhookDelivery.created_at, WebhookDelivery.id, after),
-                )
-                .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
-                .limit(limit)
+        rows = await session.execute(
+            select(WebhookDelivery, WebhookEvent.type)
+            .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+            .where(
+                WebhookDelivery.endpoint_id == endpoint_id,
+                newest_first_after(WebhookDelivery.created_at, WebhookDelivery.id, after),
             )
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .limit(limit)
         )
         deliveries = [(row[0], row[1]) for row in rows]
         attempts: dict[str, list[WebhookAttempt]] = {d.id: [] for d, _ in deliveries}
