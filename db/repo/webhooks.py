@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from db.engine import Database
 from db.repo._common import insert_ignore, newest_first_after, rowcount
@@ -42,6 +42,14 @@ async def create_endpoint(
     idempotency scope created in the last 24 h (``True``: a replay). The count and the
     insert share one transaction, so concurrent creates cannot pass the limit together."""
     async with db.write() as session:
+        if not db.is_sqlite:
+            # Concurrent creates of one workspace and mode queue here, so the count below
+            # cannot be read by two of them before either inserts (SQLite's BEGIN
+            # IMMEDIATE already admits one writer at a time).
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"webhook-endpoints|{new.workspace_id}|{new.mode}"},
+            )
         if new.idempotency_scope is not None:
             earlier = await session.scalar(
                 select(WebhookEndpoint).where(
