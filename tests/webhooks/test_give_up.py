@@ -67,7 +67,7 @@ async def pending_delivery(db: Database, receiver: Receiver, name: str) -> Deliv
         job_id=job_id,
         events=[
             repo.NewEvent(
-                id=evt, type="job.completed", body='{"id":"%s"}' % evt, created_at=datetime.now(UTC)
+                id=evt, type="job.completed", body=f'{{"id":"{evt}"}}', created_at=datetime.now(UTC)
             )
         ],
         delivery_id_for=delivery_id,
