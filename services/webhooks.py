@@ -266,29 +266,44 @@ class WebhookService:
                 "The endpoint is disabled; enable it (PATCH enabled: true) before retrying.",
                 details={"field": "enabled", "reason": "endpoint disabled"},
             )
-        target = await repo.load_delivery(db=self._db, delivery_id=delivery_id)
-        assert target is not None
-        await repo.reopen_delivery(db=self._db, delivery_id=delivery_id, now=self._clock.now())
-        start = DeliveryStart(
-            delivery_id=delivery.id,
-            event_id=delivery.event_id,
-            event_type=target.event.type,
-            endpoint_id=endpoint.id,
-            workspace_id=delivery.workspace_id,
-            mode=JobMode(delivery.mode),
+        await restart_delivery(
+            db=self._db,
+            temporal=self._temporal,
+            task_queue=self._task_queue,
+            delivery_id=delivery_id,
+            now=self._clock.now(),
         )
-        try:
-            await self._temporal.start_workflow(
-                DELIVERY_WORKFLOW,
-                start,
-                **delivery_start_options(start, task_queue=self._task_queue),
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            )
-        except WorkflowAlreadyStartedError:
-            pass  # still being attempted: that run delivers it
         return await self._view(delivery)
 
     async def _view(self, delivery: WebhookDelivery) -> repo.DeliveryView:
         view = await repo.get_delivery_view(db=self._db, delivery_id=delivery.id)
         assert view is not None
         return view
+
+
+async def restart_delivery(
+    *, db: Database, temporal: Client, task_queue: str, delivery_id: str, now: datetime
+) -> None:
+    """PENDING again, and a new run of its workflow (same event, same ``webhook-id``); a
+    run still attempting it keeps going instead. Used by the API and ``scripe webhooks``."""
+    target = await repo.load_delivery(db=db, delivery_id=delivery_id)
+    if target is None:
+        raise NotFound("No such delivery.")
+    await repo.reopen_delivery(db=db, delivery_id=delivery_id, now=now)
+    start = DeliveryStart(
+        delivery_id=target.delivery.id,
+        event_id=target.event.id,
+        event_type=target.event.type,
+        endpoint_id=target.endpoint.id,
+        workspace_id=target.delivery.workspace_id,
+        mode=JobMode(target.delivery.mode),
+    )
+    try:
+        await temporal.start_workflow(
+            DELIVERY_WORKFLOW,
+            start,
+            **delivery_start_options(start, task_queue=task_queue),
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # still being attempted: that run delivers it

@@ -9,12 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from contracts import SEARCH_ATTRIBUTES
 from devtools.serving import serve
 from devtools.tenants import Tenant
 from devtools.webhook_receiver import WebhookReceiver
-from tests.conftest import Stack
+from tests.conftest import TEMPORAL_TEST_SERVER, Stack, _binary
 from worker import build_webhook_worker
 
 ALL_EVENTS = ["job.completed", "job.failed", "post.created"]
@@ -27,6 +32,27 @@ class Receiver:
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/hooks/{name}"
+
+
+@pytest.fixture(scope="module")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per module here: these tests leave abandoned workflows and
+    skip days of time, which other modules' tests must not inherit."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary(TEMPORAL_TEST_SERVER),
+        data_converter=pydantic_data_converter,
+    )
+    async with env:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in SEARCH_ATTRIBUTES
+                },
+            )
+        )
+        yield env
 
 
 @pytest.fixture(scope="session")
