@@ -3,6 +3,10 @@ the API over HTTP and the local receiver; signatures checked with ``standardwebh
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +17,12 @@ from devtools.tenants import Tenant
 from domain.webhooks import delivery_id, event_id
 from tests.conftest import FakeLlm, Stack
 from tests.utils.jobs import done_job
+from tests.utils.processes import process_env
 from tests.utils.waiting import eventually
 from tests.webhooks.conftest import Receiver, create_endpoint
 
 PATH = "/v1/webhook-endpoints"
+SCRIPE = Path(sys.executable).parent / "scripe"
 pytestmark = pytest.mark.usefixtures("webhook_worker")
 
 
@@ -247,3 +253,35 @@ async def test_test_mode_events_go_to_test_mode_endpoints_only(
     )
     assert response.json()["data"] == []
     assert receiver.fake.for_name("live-only") == []
+
+
+async def test_operators_list_and_retry_deliveries_with_the_cli(
+    stack: Stack, tenant: Tenant, receiver: Receiver, llm: FakeLlm
+) -> None:
+    endpoint = await create_endpoint(stack, tenant, receiver, "cli", events=["job.completed"])
+    await done_job(stack, tenant)
+    [row] = await settled(stack, tenant, endpoint["id"], 1)
+    env = process_env(stack.settings)
+
+    def scripe(*args: str) -> str:
+        result = subprocess.run(
+            [str(SCRIPE), "webhooks", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    listed = json.loads(
+        scripe("endpoints", "--workspace", tenant.workspace_id, "--mode", "test", "--json")
+    )
+    assert [e["id"] for e in listed] == [endpoint["id"]]
+    [shown] = json.loads(scripe("deliveries", endpoint["id"], "--json"))
+    assert shown["id"] == row["id"] and shown["status"] == "DELIVERED"
+    assert [a["statusCode"] for a in shown["attempts"]] == [204]
+    scripe("retry", row["id"])
+
+    async def sent_twice() -> list[Any] | None:
+        got = receiver.fake.for_name("cli")
+        return got if len(got) == 2 else None
+
+    got = await eventually(sent_twice, timeout=30)
+    assert got[0].webhook_id == got[1].webhook_id == row["eventId"]
