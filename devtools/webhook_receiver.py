@@ -16,6 +16,7 @@ import asyncio
 import json
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -35,6 +36,7 @@ class Received:
     body: str
     verified: bool
     answered: str
+    received_at: datetime
 
     @property
     def event(self) -> dict[str, Any]:
@@ -89,6 +91,7 @@ class WebhookReceiver:
                 body=body,
                 verified=self.verify(name, body, headers),
                 answered=behaviour,
+                received_at=datetime.now(UTC),
             )
         )
         self.answered[behaviour] += 1
