@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from standardwebhooks import Webhook
 
 from activities.webhooks import WebhookActivities
 from contracts import JobEventsInput, JobMode
@@ -285,3 +286,21 @@ async def test_operators_list_and_retry_deliveries_with_the_cli(
 
     got = await eventually(sent_twice, timeout=30)
     assert got[0].webhook_id == got[1].webhook_id == row["eventId"]
+
+
+async def test_after_a_rotation_deliveries_verify_with_the_old_and_the_new_secret(
+    stack: Stack, tenant: Tenant, receiver: Receiver, llm: FakeLlm
+) -> None:
+    endpoint = await create_endpoint(stack, tenant, receiver, "rotated", events=["job.completed"])
+    old = endpoint["secret"]
+    rotated = await stack.http.post(
+        f"{PATH}/{endpoint['id']}/rotate-secret", headers=tenant.headers()
+    )
+    new = rotated.json()["data"]["secret"]
+    receiver.fake.secrets["rotated"] = [old]  # a receiver that has not switched yet
+    await done_job(stack, tenant)
+    await settled(stack, tenant, endpoint["id"], 1)
+    [got] = receiver.fake.for_name("rotated")
+    assert got.verified
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    Webhook(new).verify(got.body, got.headers)  # and one that has
