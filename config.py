@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     url_fetch_max_bytes: PositiveInt = 2_000_000
     url_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
+    # --- webhooks ------------------------------------------------------------------------
+    # Plain http and private/loopback destinations, for tests and local development only;
+    # unset, it follows SCRIPE_URL_FETCH_ALLOW_PRIVATE.
+    webhook_allow_private: bool | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=30)  # one attempt
+    webhook_max_concurrent_deliveries: PositiveInt = 50
+
     # --- worker --------------------------------------------------------------------------
     worker_max_concurrent_activities: PositiveInt = 100
     worker_max_concurrent_workflow_tasks: PositiveInt = 100
@@ -123,6 +130,12 @@ class Settings(BaseSettings):
         """``temporal_address`` split for a server to listen on (no host: 127.0.0.1)."""
         host, _, port = self.temporal_address.rpartition(":")
         return host or "127.0.0.1", int(port)
+
+    @property
+    def webhooks_allow_private(self) -> bool:
+        if self.webhook_allow_private is None:
+            return self.url_fetch_allow_private
+        return self.webhook_allow_private
 
     @property
     def spend_estimate_nanos(self) -> int:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 TASK_QUEUE: Final = "scripe-post-generation"
 ADMIT_UPDATE_ID: Final = "admit"
@@ -97,7 +97,21 @@ SA_WORKSPACE_ID: Final = SearchAttributeKey.for_keyword("WorkspaceId")
 SA_PROJECT_ID: Final = SearchAttributeKey.for_keyword("ProjectId")
 SA_JOB_STATUS: Final = SearchAttributeKey.for_keyword("JobStatus")
 SA_JOB_MODE: Final = SearchAttributeKey.for_keyword("JobMode")
-SEARCH_ATTRIBUTES: Final = (SA_WORKSPACE_ID, SA_PROJECT_ID, SA_JOB_STATUS, SA_JOB_MODE)
+# Webhook delivery workflows: find them by workspace, endpoint, event and status.
+SA_WEBHOOK_ENDPOINT_ID: Final = SearchAttributeKey.for_keyword("WebhookEndpointId")
+SA_WEBHOOK_EVENT_TYPE: Final = SearchAttributeKey.for_keyword("WebhookEventType")
+SA_WEBHOOK_EVENT_ID: Final = SearchAttributeKey.for_keyword("WebhookEventId")
+SA_WEBHOOK_DELIVERY_STATUS: Final = SearchAttributeKey.for_keyword("WebhookDeliveryStatus")
+SEARCH_ATTRIBUTES: Final = (
+    SA_WORKSPACE_ID,
+    SA_PROJECT_ID,
+    SA_JOB_STATUS,
+    SA_JOB_MODE,
+    SA_WEBHOOK_ENDPOINT_ID,
+    SA_WEBHOOK_EVENT_TYPE,
+    SA_WEBHOOK_EVENT_ID,
+    SA_WEBHOOK_DELIVERY_STATUS,
+)
 
 
 class _Model(BaseModel):
@@ -285,3 +299,79 @@ class ReconciledJob(_Model):
 class ReconcileResult(_Model):
     checked: int
     settled: list[ReconciledJob] = Field(default_factory=list)
+
+
+# --- webhooks: events emitted by jobs and their signed deliveries -------------------------
+
+
+def webhook_task_queue(job_task_queue: str) -> str:
+    """Deliveries get their own queue (and worker slots): a slow endpoint never holds a
+    slot a job's activity could use."""
+    return f"{job_task_queue}-webhooks"
+
+
+def job_events_workflow_id(job_id: str) -> str:
+    return f"webhook-events-{job_id}"
+
+
+def delivery_workflow_id(delivery_id: str) -> str:
+    return f"webhook-delivery-{delivery_id}"
+
+
+class JobEventsInput(_Model):
+    """The finished job whose events (``job.completed``/``job.failed``, ``post.created``)
+    are to be recorded and delivered."""
+
+    job_id: str
+    workspace_id: str
+    mode: JobMode
+
+
+class DeliveryStart(_Model):
+    delivery_id: str
+    event_id: str
+    event_type: str
+    endpoint_id: str
+    workspace_id: str
+    mode: JobMode
+
+
+class EmittedEvents(_Model):
+    """Deliveries recorded for the job's events and not yet finished (to be started)."""
+
+    event_ids: list[str] = Field(default_factory=list)
+    deliveries: list[DeliveryStart] = Field(default_factory=list)
+
+
+class DeliveryAttemptInput(_Model):
+    delivery_id: str
+
+
+class DeliveryAttemptResult(_Model):
+    # delivered: 2xx; retry: try again later; gone: 410 (endpoint disabled);
+    # skipped: the endpoint is disabled or deleted, or the delivery already finished.
+    outcome: Literal["delivered", "retry", "gone", "skipped"]
+    attempt: int = 0
+    status_code: int | None = None
+    error: str | None = None
+
+
+class DeliveryGiveUpInput(_Model):
+    delivery_id: str
+    reason: str
+    # The endpoint is disabled too when it had no successful delivery since this time.
+    failing_since: datetime
+
+
+def delivery_search_attributes(start: DeliveryStart) -> TypedSearchAttributes:
+    """What a delivery workflow is found by in the Web UI (its status is kept current)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(SA_WORKSPACE_ID, start.workspace_id),
+            SearchAttributePair(SA_JOB_MODE, start.mode.value),
+            SearchAttributePair(SA_WEBHOOK_ENDPOINT_ID, start.endpoint_id),
+            SearchAttributePair(SA_WEBHOOK_EVENT_TYPE, start.event_type),
+            SearchAttributePair(SA_WEBHOOK_EVENT_ID, start.event_id),
+            SearchAttributePair(SA_WEBHOOK_DELIVERY_STATUS, "PENDING"),
+        ]
+    )

@@ -26,8 +26,10 @@ from activities.posts import PostActivities
 from activities.reconcile import ReconcileActivities
 from activities.source import SourceActivities
 from activities.spend import SpendActivities
+from activities.webhooks import WebhookActivities
 from config import Settings, get_settings
 from connections import connect_temporal, make_openai_client
+from contracts import webhook_task_queue
 from db.engine import Database
 from db.migrate import upgrade
 from observability.logs import TemporalContextFilter, configure_logging
@@ -35,6 +37,7 @@ from observability.runtime import worker_runtime
 from services.reconciliation import Reconciler, ensure_reconciler_schedule
 from workflows.post_generation import PostGenerationWorkflow
 from workflows.reconciler import ReconcileJobsWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, WebhookEventsWorkflow
 
 log = logging.getLogger("scripe.worker")
 
@@ -105,6 +108,30 @@ def build_worker(client: Client, settings: Settings, resources: WorkerResources)
     )
 
 
+def build_webhook_worker(client: Client, settings: Settings, resources: WorkerResources) -> Worker:
+    """Webhook events and deliveries on their own task queue and activity slots: a slow
+    or dead endpoint never takes a slot a job's step could use."""
+    webhooks = WebhookActivities(
+        db=resources.db,
+        http=resources.http,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private=settings.webhooks_allow_private,
+    )
+    return Worker(
+        client,
+        task_queue=webhook_task_queue(settings.temporal_task_queue),
+        workflows=[WebhookEventsWorkflow, WebhookDeliveryWorkflow],
+        activities=[webhooks.record_job_events, webhooks.attempt_delivery, webhooks.give_up],
+        max_concurrent_activities=settings.webhook_max_concurrent_deliveries,
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        workflow_runner=(
+            SandboxedWorkflowRunner()
+            if settings.worker_workflow_sandbox
+            else UnsandboxedWorkflowRunner()
+        ),
+    )
+
+
 async def run_worker(settings: Settings) -> None:
     await upgrade(settings.database_url)
     client = await connect_temporal(settings, runtime=worker_runtime(settings))
@@ -117,7 +144,8 @@ async def run_worker(settings: Settings) -> None:
     log.info("reconciler schedule %s is up to date", schedule_id)
     async with worker_resources(settings) as resources:
         worker = build_worker(client, settings, resources)
-        async with worker:
+        webhook_worker = build_webhook_worker(client, settings, resources)
+        async with worker, webhook_worker:
             log.info(
                 "worker polling task queue %s; metrics on %s",
                 settings.temporal_task_queue,

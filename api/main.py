@@ -14,10 +14,11 @@ from api.errors import install_error_handlers
 from api.metrics import ApiMetrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import DOCUMENT_VERSION, install_docs, install_openapi, operation_id
-from api.routes import generations, health, jobs, posts, projects, workspaces
+from api.routes import generations, health, jobs, posts, projects, webhooks, workspaces
 from api.schemas import GenerationCreate
 from api.state import AppServices
 from api.telemetry import RequestTelemetryMiddleware
+from api.webhook_schemas import WebhookEndpointCreate, WebhookEndpointUpdate
 from config import Settings, get_settings
 from connections import connect_temporal
 from db.engine import INTERACTIVE, Database
@@ -125,10 +126,10 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     v1 = APIRouter(prefix="/v1")
-    for module in (generations, posts, jobs, projects, workspaces, health):
+    for module in (generations, posts, jobs, projects, workspaces, webhooks, health):
         v1.include_router(module.router)
     app.include_router(v1)
-    install_openapi(app, bodies=(GenerationCreate,))
+    install_openapi(app, bodies=(GenerationCreate, WebhookEndpointCreate, WebhookEndpointUpdate))
     install_docs(app)
     app.add_api_route("/metrics", metrics.endpoint, include_in_schema=False)
     return app

@@ -8,6 +8,7 @@ from cli.admin import kb_app, keys_app, projects_app, workspaces_app
 from cli.common import run
 from cli.jobs import jobs_app
 from cli.spend import spend_app
+from cli.webhooks import webhooks_app
 
 app = typer.Typer(
     help="Scripe post-generation API: run it and operate it.",
@@ -22,6 +23,7 @@ app.add_typer(spend_app, name="spend")
 API_GRACEFUL_SHUTDOWN_SECONDS = 30
 
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(webhooks_app, name="webhooks")
 db_app = typer.Typer(help="The application database.")
 app.add_typer(db_app, name="db")
 

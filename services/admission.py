@@ -79,6 +79,10 @@ class TemporalJobs:
         self._task_queue = task_queue
         self._admission_timeout = admission_timeout
 
+    @property
+    def client(self) -> Client:
+        return self._client
+
     async def admit(self, job: PostGenerationInput) -> AdmissionResult:
         """Start the job's workflow (or find it) and wait, bounded, for its admission.
 

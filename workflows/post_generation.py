@@ -86,6 +86,7 @@ class PostGenerationWorkflow:
                 # Ends the workflow Canceled, also when the step in flight failed anyway.
                 raise asyncio.CancelledError() from err
         self._finish(outcome)
+        await self._emit_webhook_events(outcome)  # webhooks (see _emit_webhook_events)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if (
             outcome.status is JobStatus.FAILED
@@ -233,6 +234,40 @@ class PostGenerationWorkflow:
                 return finished
             return JobOutcome(status=JobStatus.FAILED, error_code=code)
         return JobOutcome(status=JobStatus.DONE, post_id=completed.post_id)
+
+    # --- webhooks: begin ------------------------------------------------------------------
+    async def _emit_webhook_events(self, outcome: JobOutcome) -> None:
+        """Hand the finished job's events to WebhookEventsWorkflow (docs/webhooks.md).
+
+        The job row is final by now; the child runs on the webhook task queue and is
+        abandoned, so the job waits only for it to start, never for a delivery. Its id
+        derives from the job id: a reset or retry of this job cannot emit twice.
+        """
+        from temporalio.common import WorkflowIDReusePolicy
+
+        from contracts import JobEventsInput, job_events_workflow_id, webhook_task_queue
+
+        if outcome.status not in (JobStatus.DONE, JobStatus.FAILED):
+            return
+        if not workflow.patched("webhook-events"):
+            return
+        try:
+            await workflow.start_child_workflow(
+                "WebhookEventsWorkflow",
+                JobEventsInput(
+                    job_id=self._job.job_id,
+                    workspace_id=self._job.workspace_id,
+                    mode=self._job.mode,
+                ),
+                id=job_events_workflow_id(self._job.job_id),
+                task_queue=webhook_task_queue(workflow.info().task_queue),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except exceptions.WorkflowAlreadyStartedError:
+            pass  # emitted by an earlier run of this job
+
+    # --- webhooks: end --------------------------------------------------------------------
 
     async def _settle(self, request: SettleJobInput) -> None:
         await workflow.execute_local_activity_method(

@@ -26,7 +26,7 @@ temporal operator namespace describe --namespace "$NAMESPACE" --address "$ADDRES
        --address "$ADDRESS"
 
 # Keep in step with contracts.SEARCH_ATTRIBUTES (tests/integration/test_compose.py checks).
-for name in WorkspaceId ProjectId JobStatus JobMode; do
+for name in WorkspaceId ProjectId JobStatus JobMode WebhookEndpointId WebhookEventType WebhookEventId WebhookDeliveryStatus; do
   if temporal operator search-attribute list --namespace "$NAMESPACE" --address "$ADDRESS" \
        | grep -qw "$name"; then
     echo "search attribute $name exists"

@@ -21,6 +21,7 @@ class Owned:
     owner: Tenant
     job_id: str
     post_id: str
+    endpoint_id: str = ""
 
 
 ROUTES = [
@@ -34,6 +35,14 @@ ROUTES = [
     ("GET", "/v1/projects/{project_id}"),
     ("GET", "/v1/workspaces/me"),
     ("GET", "/v1/health"),
+    ("POST", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"),
 ]
 
 # status for each caller that is not the owner; None: the route needs no key.
@@ -56,6 +65,14 @@ AUTHENTICATED: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/v1/projects/{project_id}"): (404, 200),
     ("GET", "/v1/workspaces/me"): (200, 200),
     ("GET", "/v1/health"): (200, 200),
+    ("POST", "/v1/webhook-endpoints"): (201, 201),  # each creates its own
+    ("GET", "/v1/webhook-endpoints"): (200, 200),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): (404, 404),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): (404, 404),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): (404, 404),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): (404, 404),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): (404, 404),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"): (404, 404),
 }
 
 
@@ -86,20 +103,33 @@ async def callers(stack: Stack, owner: Tenant) -> dict[str, dict[str, str]]:
 def request_for(route: tuple[str, str], owned: Owned) -> dict[str, Any]:
     method, template = route
     path = template.format(
-        post_id=owned.post_id, job_id=owned.job_id, project_id=owned.owner.project_id
+        post_id=owned.post_id,
+        job_id=owned.job_id,
+        project_id=owned.owner.project_id,
+        endpoint_id=owned.endpoint_id,
+        delivery_id="whd_" + "a" * 26,
     )
     kwargs: dict[str, Any] = {"method": method, "url": path}
     if template == "/v1/posts":
         kwargs["params"] = {"projectId": owned.owner.project_id}
     if template == "/v1/posts/generations":
         kwargs["json"] = generation_body(owned.owner)
+    if template == "/v1/webhook-endpoints":
+        kwargs["json"] = {"url": "https://8.8.8.8/hooks", "events": ["job.completed"]}
+    if method == "PATCH":
+        kwargs["json"] = {"enabled": False}
     return kwargs
 
 
 @pytest.fixture
 async def owned(stack: Stack, tenant: Tenant) -> Owned:
+    endpoint = await stack.http.post(
+        "/v1/webhook-endpoints",
+        json={"url": "https://8.8.8.8/hooks", "events": ["job.completed"]},
+        headers=tenant.headers("test"),
+    )
     job = await done_job(stack, tenant)
-    return Owned(tenant, job["id"], job["result"]["postId"])
+    return Owned(tenant, job["id"], job["result"]["postId"], endpoint.json()["data"]["id"])
 
 
 async def test_the_matrix_covers_every_route(stack: Stack) -> None:

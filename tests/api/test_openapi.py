@@ -20,6 +20,14 @@ ROUTES = {
     ("get", "/v1/projects/{project_id}"),
     ("get", "/v1/workspaces/me"),
     ("get", "/v1/health"),
+    ("post", "/v1/webhook-endpoints"),
+    ("get", "/v1/webhook-endpoints"),
+    ("get", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("patch", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("delete", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("post", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("get", "/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+    ("post", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"),
 }
 
 

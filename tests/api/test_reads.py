@@ -203,4 +203,4 @@ async def test_operators_find_the_job_in_temporal_by_search_attributes(
         return [w.id async for w in stack.client.list_workflows(query)]
 
     assert await eventually(found) == [job["id"]]
-    assert len(SEARCH_ATTRIBUTES) == 4
+    assert len(SEARCH_ATTRIBUTES) == 8
