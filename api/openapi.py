@@ -63,6 +63,14 @@ OPERATION_IDS: dict[str, str] = {
     "get_project": "getProject",
     "get_current_workspace": "getCurrentWorkspace",
     "get_health": "getHealth",
+    "create_endpoint": "createWebhookEndpoint",
+    "list_endpoints": "listWebhookEndpoints",
+    "get_endpoint": "getWebhookEndpoint",
+    "update_endpoint": "updateWebhookEndpoint",
+    "delete_endpoint": "deleteWebhookEndpoint",
+    "rotate_secret": "rotateWebhookEndpointSecret",
+    "list_deliveries": "listWebhookDeliveries",
+    "retry_delivery": "retryWebhookDelivery",
 }
 
 
@@ -78,6 +86,14 @@ SUMMARIES: dict[str, str] = {
     "getProject": "Read a project",
     "getCurrentWorkspace": "The calling key's workspace",
     "getHealth": "Health",
+    "createWebhookEndpoint": "Register a webhook endpoint",
+    "listWebhookEndpoints": "List webhook endpoints",
+    "getWebhookEndpoint": "Read a webhook endpoint",
+    "updateWebhookEndpoint": "Change a webhook endpoint",
+    "deleteWebhookEndpoint": "Delete a webhook endpoint",
+    "rotateWebhookEndpointSecret": "Rotate an endpoint's signing secret",
+    "listWebhookDeliveries": "List an endpoint's deliveries",
+    "retryWebhookDelivery": "Deliver an event again",
 }
 
 

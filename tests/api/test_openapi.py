@@ -115,6 +115,17 @@ OPERATION_IDS = {
     ("get", "/v1/projects/{project_id}"): "getProject",
     ("get", "/v1/workspaces/me"): "getCurrentWorkspace",
     ("get", "/v1/health"): "getHealth",
+    ("post", "/v1/webhook-endpoints"): "createWebhookEndpoint",
+    ("get", "/v1/webhook-endpoints"): "listWebhookEndpoints",
+    ("get", "/v1/webhook-endpoints/{endpoint_id}"): "getWebhookEndpoint",
+    ("patch", "/v1/webhook-endpoints/{endpoint_id}"): "updateWebhookEndpoint",
+    ("delete", "/v1/webhook-endpoints/{endpoint_id}"): "deleteWebhookEndpoint",
+    ("post", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): "rotateWebhookEndpointSecret",
+    ("get", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): "listWebhookDeliveries",
+    (
+        "post",
+        "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry",
+    ): "retryWebhookDelivery",
 }
 
 
