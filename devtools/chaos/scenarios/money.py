@@ -212,7 +212,8 @@ async def _outage(ctx: Context, result: Result, proxy: TcpProxy, jobs: int, down
 # case (prompt bound + max_tokens) is above the 5¢ admission estimate, so every call tops
 # its hold up and every retry needs a new hold.
 EXPENSIVE_PRICES = {"gpt-4o-mini": {"input": 10, "cached_input": 10, "output": 40}}
-EXPENSIVE_CAP_CENTS = 150  # room for about 25 calls: jobs retry while others wait
+# Room for about a call per job: jobs retry while others wait, and the cap is reached.
+CAP_CENTS_PER_JOB = 5
 # Billed answers without text: generation_failed, retried, billed again (up to five times).
 BILLED_FAILURE_RATE = 0.6
 SUBMISSIONS_PER_SECOND = 3.0
@@ -232,12 +233,13 @@ async def _submit_once(ctx: Context, tenant: Tenant, i: int, per_second: float) 
 
 async def expensive_model(ctx: Context) -> Result:
     jobs = 30 if ctx.short else 120
+    cap_cents = CAP_CENTS_PER_JOB * jobs
     result = Result(
         "Model dearer than the admission estimate, small daily cap",
         "SCRIPE_LLM_PRICES makes a call cost about 5–7¢ against the 5¢ admission estimate "
         f"(fake LLM answers all 1,200 tokens); {BILLED_FAILURE_RATE:.0%} of calls are billed "
         "empty answers (retried, up to five billed attempts a job); workspace cap "
-        f"{EXPENSIVE_CAP_CENTS}¢, jobs submitted {SUBMISSIONS_PER_SECOND:.0f} a second",
+        f"{cap_cents}¢, jobs submitted {SUBMISSIONS_PER_SECOND:.0f} a second",
         f"{jobs} jobs",
         CHECKED + CAP_CHECKED + "; every admitted job DONE, FAILED spend_cap_exceeded (a "
         "call's worst case did not fit) or generation_failed (five empty answers); "
@@ -246,20 +248,20 @@ async def expensive_model(ctx: Context) -> Result:
     started = time.monotonic()
     env = {"SCRIPE_LLM_PRICES": json.dumps(EXPENSIVE_PRICES)}
     async with own_stack(ctx, "expensive", EXPENSIVE_PORT_SHIFT, extra_env=env) as own:
-        await _expensive(own, result, jobs)
+        await _expensive(own, result, jobs, cap_cents)
     result.seconds = time.monotonic() - started
     return result
 
 
-async def _expensive(ctx: Context, result: Result, jobs: int) -> None:
-    tenant = await ctx.tenant("chaos-expensive", plan="SOLO", cap_cents=EXPENSIVE_CAP_CENTS)
+async def _expensive(ctx: Context, result: Result, jobs: int, cap_cents: int) -> None:
+    tenant = await ctx.tenant("chaos-expensive", plan="SOLO", cap_cents=cap_cents)
     await ctx.llm(
         latency_ms=200,
         completion_tokens=1_000_000,  # capped at the request's max_tokens
         fault_rate=BILLED_FAILURE_RATE,
         faults=["empty"],
     )
-    sampler = CapSampler(ctx.db, tenant.workspace_id, EXPENSIVE_CAP_CENTS * NANOS_PER_CENT)
+    sampler = CapSampler(ctx.db, tenant.workspace_id, cap_cents * NANOS_PER_CENT)
     async with sampling(sampler, result):
         submissions = await asyncio.gather(
             *(_submit_once(ctx, tenant, i, per_second=SUBMISSIONS_PER_SECOND) for i in range(jobs))
