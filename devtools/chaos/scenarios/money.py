@@ -236,8 +236,9 @@ async def expensive_model(ctx: Context) -> Result:
     cap_cents = CAP_CENTS_PER_JOB * jobs
     result = Result(
         "Model dearer than the admission estimate, small daily cap",
-        "SCRIPE_LLM_PRICES makes a call cost about 5–7¢ against the 5¢ admission estimate "
-        f"(fake LLM answers all 1,200 tokens); {BILLED_FAILURE_RATE:.0%} of calls are billed "
+        "SCRIPE_LLM_PRICES ($10 / $40 per 1M tokens) makes a call cost 5.1¢, its worst case "
+        "about 6¢, against the 5¢ admission estimate (fake LLM answers all 1,200 tokens); "
+        f"{BILLED_FAILURE_RATE:.0%} of calls are billed "
         "empty answers (retried, up to five billed attempts a job); workspace cap "
         f"{cap_cents}¢, jobs submitted {SUBMISSIONS_PER_SECOND:.0f} a second",
         f"{jobs} jobs",
