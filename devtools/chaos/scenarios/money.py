@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import httpx
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from contracts import GENERATION_FAILED, SPEND_CAP_EXCEEDED
 from db.engine import Database
@@ -51,17 +52,24 @@ class CapSampler:
     cap_nanos: int
     samples: int = 0
     peak_nanos: int = 0
+    failed_reads: int = 0
     over: list[str] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            async with self.db.read() as session:
-                buckets = list(
-                    await session.scalars(
-                        select(SpendBucket).where(SpendBucket.workspace_id == self.workspace_id)
+            try:
+                async with self.db.read() as session:
+                    buckets = list(
+                        await session.scalars(
+                            select(SpendBucket).where(SpendBucket.workspace_id == self.workspace_id)
+                        )
                     )
-                )
-            self.samples += 1
+            except SQLAlchemyError:
+                # A busy database is the scenario's business, not the sampler's: next time.
+                self.failed_reads += 1
+                buckets = []
+            else:
+                self.samples += 1
             for bucket in buckets:
                 total = bucket.spent_nanos + bucket.reserved_nanos
                 self.peak_nanos = max(self.peak_nanos, total)
@@ -83,6 +91,8 @@ async def sampling(sampler: CapSampler, result: Result) -> AsyncIterator[CapSamp
         result.figures["bucket samples"] = sampler.samples
         result.figures["peak spent+reserved ¢"] = round(sampler.peak_nanos / NANOS_PER_CENT, 2)
         result.figures["cap ¢"] = sampler.cap_nanos // NANOS_PER_CENT
+        if sampler.failed_reads:
+            result.figures["bucket reads failed"] = sampler.failed_reads
         result.expect(not sampler.over, f"cap exceeded while running: {sampler.over[:3]}")
 
 
