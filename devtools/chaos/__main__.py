@@ -33,6 +33,7 @@ from devtools.chaos.scenarios import (
     hostile,
     lifecycle,
     load,
+    money,
     postgres,
     processes,
 )
@@ -51,6 +52,8 @@ SCENARIOS: dict[str, Scenario] = {
     "key_timing": access.key_timing,
     "terminate_mid_call": lifecycle.terminate_mid_call,
     "cancel_running": lifecycle.cancel_running,
+    "long_db_outage": money.long_db_outage,
+    "expensive_model": money.expensive_model,
 }
 
 

@@ -4,7 +4,7 @@
   a FAILED job with a documented ``errorCode``;
 * every finished job's reservation is settled or released (``reserved_open_nanos == 0``),
   each bucket's ``reserved`` is the sum of its jobs' open reservations and its ``spent``
-  the sum of its charges;
+  the sum of its charges, and ``spent + reserved`` is within the workspace's daily cap;
 * no job has two posts, no charge key appears twice, a job's actual cost is its charges;
 * every job's workflow is closed in Temporal and ended as the row says (completed with the
   row's outcome; failed with the row's errorCode as failure type; canceled for CANCELLED;
@@ -24,7 +24,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import JOB_ERROR_MESSAGES, JOB_TERMINATED, JOB_TIMED_OUT, JobStatus
 from db.engine import Database
-from db.tables import Job, Post, SpendBucket, SpendEntry
+from db.tables import Job, Post, SpendBucket, SpendEntry, Workspace
+from domain.plans import Plan, effective_cap_nanos
 from workflows.post_generation import PostGenerationWorkflow
 
 FINAL = {JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED}
@@ -65,6 +66,10 @@ async def audit(db: Database, temporal: Client, workspace_ids: Iterable[str]) ->
                 select(SpendBucket).where(SpendBucket.workspace_id.in_(workspaces))
             )
         )
+        caps = {
+            w.id: effective_cap_nanos(Plan(w.plan), w.daily_cap_cents)
+            for w in await session.scalars(select(Workspace).where(Workspace.id.in_(workspaces)))
+        }
     posts_by_job = Counter(p.job_id for p in posts)
     by_job: dict[str, list[SpendEntry]] = defaultdict(list)
     for entry in entries:
@@ -86,6 +91,7 @@ async def audit(db: Database, temporal: Client, workspace_ids: Iterable[str]) ->
         await _check_workflow(result, temporal, job)
 
     _check_buckets(result, jobs, entries, buckets)
+    check_caps(result, buckets, caps)
     charges = [e for e in entries if e.kind == "charge"]
     result.charges = len(charges)
     result.charged_nanos = sum(e.amount_nanos for e in charges)
@@ -145,6 +151,17 @@ def _check_buckets(
             result.fail(f"bucket {key}: reserved {bucket.reserved_nanos} != {open_by_bucket[key]}")
         if bucket.spent_nanos != spent_by_bucket[key]:
             result.fail(f"bucket {key}: spent {bucket.spent_nanos} != {spent_by_bucket[key]}")
+
+
+def check_caps(result: Audit, buckets: Iterable[SpendBucket], caps: dict[str, int | None]) -> None:
+    """The promise customers pay for: no (workspace, mode, UTC day) bucket ever holds and
+    spends more than the workspace's daily cap (None: unlimited)."""
+    for bucket in buckets:
+        cap = caps.get(bucket.workspace_id)
+        total = bucket.spent_nanos + bucket.reserved_nanos
+        if cap is not None and total > cap:
+            key = (bucket.workspace_id, bucket.mode, bucket.day)
+            result.fail(f"bucket {key}: spent + reserved {total} > cap {cap}")
 
 
 async def _workflow_status(temporal: Client, job_id: str) -> WorkflowExecutionStatus | None:
