@@ -29,6 +29,7 @@ from contracts import SPEND_CAP_EXCEEDED, Admission, JobStatus, SpendRefusal
 from db.engine import Database
 from db.repo._common import insert_ignore, lock_job, rowcount
 from db.tables import Job, SpendBucket, SpendEntry, Workspace
+from domain.job_lifecycle import ADMITTED, customer_message
 from domain.plans import Plan, effective_cap_nanos
 
 log = logging.getLogger("scripe.ledger")
@@ -111,9 +112,7 @@ async def reserve(
                 job.status = JobStatus.FAILED if job.acknowledged else JobStatus.REFUSED
                 job.refusal = refusal.model_dump(mode="json")
                 job.error_code = SPEND_CAP_EXCEEDED
-                job.error_message = (
-                    "The workspace's daily AI spend cap was reached before the job started."
-                )
+                job.error_message = customer_message(SPEND_CAP_EXCEEDED)
                 job.completed_at = job.updated_at = now
                 await session.commit()
                 return Admission(
@@ -141,7 +140,7 @@ async def reserve(
         job.completed_at = None
         job.error_code = job.error_message = None
         job.refusal = None
-        job.progress, job.progress_message = 0.1, "Loading the project's voice and knowledge"
+        job.progress, job.progress_message = ADMITTED.progress, ADMITTED.message
         job.updated_at = now
         await session.commit()
         return Admission(outcome="accepted", job_status=JobStatus.RUNNING)
