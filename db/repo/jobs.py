@@ -15,6 +15,7 @@ from db.repo.ledger import release_open_reservation
 from db.repo.posts import PostDraft, store_post_for_job
 from db.tables import Job
 from domain import job_lifecycle as lifecycle
+from domain.errors import NotFoundError, StateConflict
 
 
 def visible_to_customers() -> ColumnElement[bool]:
@@ -168,7 +169,7 @@ async def cancel_if_queued(
         return True, job
 
 
-class JobAlreadyFinished(Exception):
+class JobAlreadyFinished(StateConflict):
     """The job row is final (DONE, FAILED, CANCELLED, REFUSED) or owned by another run: the
     caller must not work on it."""
 
@@ -190,7 +191,7 @@ async def start_attempt(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise NotFoundError(f"job {job_id} does not exist")
         if job.run_id != run_id or not lifecycle.may_start_attempt(job.status):
             raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
         job.attempt_count += 1
@@ -237,7 +238,7 @@ async def finish_job(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise NotFoundError(f"job {job_id} does not exist")
         if lifecycle.settlement_conflicts(
             current=job.status, has_post=job.post_id is not None, target=status
         ):

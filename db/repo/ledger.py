@@ -29,13 +29,14 @@ from contracts import SPEND_CAP_EXCEEDED, Admission, JobStatus, SpendRefusal
 from db.engine import Database
 from db.repo._common import insert_ignore, lock_job, rowcount
 from db.tables import Job, SpendBucket, SpendEntry, Workspace
+from domain.errors import NotFoundError, PolicyRefusal
 from domain.job_lifecycle import ADMITTED, customer_message
 from domain.plans import Plan, effective_cap_nanos
 
 log = logging.getLogger("scripe.ledger")
 
 
-class CapExceeded(Exception):
+class CapExceeded(PolicyRefusal):
     """The worst case of a provider call does not fit under the day's cap."""
 
     def __init__(self, refusal: SpendRefusal) -> None:
@@ -178,7 +179,7 @@ async def hold_for_call(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise NotFoundError(f"job {job_id} does not exist")
         existing = await session.scalar(select(SpendEntry.id).where(SpendEntry.key == key))
         same_day = job.spend_day == day and job.reserved_open_nanos > 0
         if existing is not None or (same_day and job.reserved_open_nanos >= worst_case_nanos):
@@ -230,7 +231,7 @@ async def _reserve_in_bucket(
 ) -> SpendRefusal | None:
     workspace = await session.get(Workspace, workspace_id)
     if workspace is None:
-        raise LookupError(f"workspace {workspace_id} does not exist")
+        raise NotFoundError(f"workspace {workspace_id} does not exist")
     cap = effective_cap_nanos(Plan(workspace.plan), workspace.daily_cap_cents)
     await session.execute(
         insert_ignore(
@@ -292,7 +293,7 @@ async def record_charge(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise NotFoundError(f"job {job_id} does not exist")
         inserted = await session.execute(
             insert_ignore(
                 session,

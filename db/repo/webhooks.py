@@ -13,12 +13,13 @@ from db.engine import Database
 from db.repo._common import insert_ignore, newest_first_after, rowcount
 from db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from domain import idempotency
+from domain.errors import PolicyRefusal
 
 PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
 _MUTABLE = frozenset({"url", "description", "events", "enabled", "disabled_reason"})
 
 
-class TooManyEndpoints(Exception):
+class TooManyEndpoints(PolicyRefusal):
     """The workspace already has the maximum number of endpoints in this mode."""
 
 
