@@ -2,8 +2,8 @@
 shows, who may see it, and every error code it can end with.
 
 One home for these rules so the database layer, the workflow, the API and the operator
-view apply the same ones: ``db/repo/jobs.py`` and ``db/repo/ledger.py`` ask this module
-which moves are allowed and which stage text to show; ``contracts`` re-exports the
+view apply the same ones: ``db/repo/jobs.py`` and ``db/repo/ledger.py`` apply its guards
+(which moves are allowed), its stages and its visibility rule; ``contracts`` re-exports the
 statuses and derives ``JOB_ERROR_MESSAGES``/``NON_RETRYABLE_ERROR_TYPES`` from
 :data:`JOB_ERRORS`; ``workflows/operator_view.py`` reads ``retry_can_fix`` from it.
 
@@ -39,27 +39,21 @@ OPEN_JOB_STATUSES: Final = (JobStatus.QUEUED, JobStatus.RUNNING)
 # Final without a post: a job in one of these never becomes DONE.
 ENDED_WITHOUT_POST: Final = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED)
 
-# Every move a job row may make (the data layer refuses the others). A settlement repeated
-# the same way (a retried step) is not a move and is always allowed.
-ALLOWED_TRANSITIONS: Final[dict[JobStatus, frozenset[JobStatus]]] = {
-    # admitted (RUNNING), refused while the caller waits (REFUSED) or after its 202
-    # (FAILED), cancelled by the customer or settled by the reconciler
-    JobStatus.QUEUED: frozenset(
-        {JobStatus.RUNNING, JobStatus.REFUSED, JobStatus.FAILED, JobStatus.CANCELLED}
-    ),
-    JobStatus.RUNNING: frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED}),
-    # an operator's reset of a FAILED job admits it again; DONE, CANCELLED, REFUSED are final
-    JobStatus.FAILED: frozenset({JobStatus.RUNNING}),
-    JobStatus.DONE: frozenset(),
-    JobStatus.CANCELLED: frozenset(),
-    JobStatus.REFUSED: frozenset(),
-}
+# The guards the data layer applies, one per operation on a job row; the moves they allow
+# together are ALLOWED_TRANSITIONS below (derived, so it cannot drift from them).
+CANCELLABLE_STATUSES: Final = (JobStatus.QUEUED,)  # the customer's cancel of a QUEUED job
 
 
-def can_transition(current: JobStatus | str, target: JobStatus | str) -> bool:
-    """Whether a job in ``current`` may move to ``target`` (staying put is allowed)."""
-    current, target = JobStatus(current), JobStatus(target)
-    return current == target or target in ALLOWED_TRANSITIONS[current]
+def admission_of(status: JobStatus | str | None, *, has_post: bool) -> str:
+    """What reserving a job's spend does with its row: ``cancelled`` (no row, or the
+    customer cancelled it), ``finished`` (DONE with its post: an operator reset of a
+    finished job; nothing is written), else ``admit`` (RUNNING, or refused: FAILED or
+    REFUSED)."""
+    if status is None or status == JobStatus.CANCELLED:
+        return "cancelled"
+    if status == JobStatus.DONE and has_post:
+        return "finished"
+    return "admit"
 
 
 def may_start_attempt(status: JobStatus | str) -> bool:
@@ -75,6 +69,38 @@ def settlement_conflicts(*, current: JobStatus | str, has_post: bool, target: Jo
     if done_already:
         return target != JobStatus.DONE
     return status in ENDED_WITHOUT_POST and target == JobStatus.DONE
+
+
+def _moves_from(status: JobStatus) -> frozenset[JobStatus]:
+    """Every status a row in ``status`` can be given by some operation (a DONE row holds
+    its post: both are written in one transaction)."""
+    has_post = status == JobStatus.DONE
+    moves: set[JobStatus] = set()
+    if admission_of(status, has_post=has_post) == "admit":
+        moves |= {JobStatus.RUNNING, JobStatus.FAILED, JobStatus.REFUSED}
+    if status in CANCELLABLE_STATUSES:
+        moves.add(JobStatus.CANCELLED)
+    if may_start_attempt(status):
+        moves.add(JobStatus.RUNNING)
+    for target in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED):
+        if not settlement_conflicts(current=status, has_post=has_post, target=target):
+            moves.add(target)
+    if status in OPEN_JOB_STATUSES:  # the reconciler settles what a workflow left open
+        moves |= {JobStatus.FAILED, JobStatus.CANCELLED}
+    moves.discard(status)
+    return frozenset(moves)
+
+
+# Every move a job row may make; staying put (a retried step) is always allowed.
+ALLOWED_TRANSITIONS: Final[dict[JobStatus, frozenset[JobStatus]]] = {
+    status: _moves_from(status) for status in JobStatus
+}
+
+
+def can_transition(current: JobStatus | str, target: JobStatus | str) -> bool:
+    """Whether a job in ``current`` may move to ``target`` (staying put is allowed)."""
+    current, target = JobStatus(current), JobStatus(target)
+    return current == target or target in ALLOWED_TRANSITIONS[current]
 
 
 # --- stages: what GET /v1/jobs/{id} shows as ``progress`` while the job is RUNNING ----------

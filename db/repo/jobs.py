@@ -158,7 +158,7 @@ async def cancel_if_queued(
         job = await lock_job(session, job_id)
         if job is None or job.workspace_id != workspace_id or job.mode != mode:
             return False, None
-        if job.status != JobStatus.QUEUED or not job.acknowledged:
+        if job.status not in lifecycle.CANCELLABLE_STATUSES or not job.acknowledged:
             return False, job
         job.status = JobStatus.CANCELLED
         job.acknowledged = True

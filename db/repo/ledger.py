@@ -30,7 +30,7 @@ from db.engine import Database
 from db.repo._common import insert_ignore, lock_job, rowcount
 from db.tables import Job, SpendBucket, SpendEntry, Workspace
 from domain.errors import NotFoundError, PolicyRefusal
-from domain.job_lifecycle import ADMITTED, customer_message
+from domain.job_lifecycle import ADMITTED, admission_of, customer_message
 from domain.plans import Plan, effective_cap_nanos
 
 log = logging.getLogger("scripe.ledger")
@@ -91,9 +91,12 @@ async def reserve(
     """
     async with db.write() as session:
         job = await lock_job(session, job_id)
-        if job is None or job.status == JobStatus.CANCELLED:
+        admission = admission_of(
+            job.status if job else None, has_post=job is not None and job.post_id is not None
+        )
+        if job is None or admission == "cancelled":
             return Admission(outcome="cancelled", job_status=JobStatus.CANCELLED)
-        if job.status == JobStatus.DONE and job.post_id is not None:
+        if admission == "finished":
             return Admission(outcome="finished", job_status=JobStatus.DONE, post_id=job.post_id)
         existing = await session.scalar(
             select(SpendEntry.id).where(SpendEntry.key == reserve_key(job_id, run_id))

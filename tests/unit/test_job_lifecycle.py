@@ -77,15 +77,17 @@ def test_settlement_conflicts_keeps_the_data_layer_rule(
     ) == _old_conflict(status, has_post, target)
 
 
-def test_transitions_final_states_and_attempts() -> None:
-    assert set(lifecycle.ALLOWED_TRANSITIONS) == set(JobStatus)
-    for status in (JobStatus.DONE, JobStatus.CANCELLED, JobStatus.REFUSED):
-        assert not lifecycle.ALLOWED_TRANSITIONS[status]
+def test_the_transition_table_keeps_the_outcome_rules() -> None:
+    moves = lifecycle.ALLOWED_TRANSITIONS
+    assert set(moves) == set(JobStatus)
+    assert not moves[JobStatus.DONE]  # a job DONE with its post never changes again
+    for status in lifecycle.ENDED_WITHOUT_POST:
+        assert JobStatus.DONE not in moves[status]
         assert not lifecycle.may_start_attempt(status)
     assert lifecycle.can_transition(JobStatus.QUEUED, JobStatus.RUNNING)
-    assert lifecycle.can_transition("FAILED", "RUNNING")  # an operator's reset
+    assert lifecycle.can_transition("FAILED", "RUNNING")  # an operator's reset admits again
     assert not lifecycle.can_transition(JobStatus.DONE, JobStatus.FAILED)
-    assert not lifecycle.can_transition(JobStatus.CANCELLED, JobStatus.DONE)
+    assert not lifecycle.can_transition(JobStatus.CANCELLED, JobStatus.RUNNING)
     assert lifecycle.can_transition(JobStatus.DONE, JobStatus.DONE)  # a retried settlement
     assert [s for s in JobStatus if lifecycle.may_start_attempt(s)] == [
         JobStatus.QUEUED,
@@ -94,6 +96,19 @@ def test_transitions_final_states_and_attempts() -> None:
     assert lifecycle.TERMINAL_JOB_STATUSES == frozenset(JobStatus) - set(
         lifecycle.OPEN_JOB_STATUSES
     )
+
+
+@pytest.mark.parametrize("status", [None, *JobStatus])
+@pytest.mark.parametrize("has_post", [True, False])
+def test_admission_keeps_the_ledger_rule(status: JobStatus | None, has_post: bool) -> None:
+    """reserve()'s check as it was written inline in db/repo/ledger.py."""
+    if status is None or status == JobStatus.CANCELLED:
+        expected = "cancelled"
+    elif status == JobStatus.DONE and has_post:
+        expected = "finished"
+    else:
+        expected = "admit"
+    assert lifecycle.admission_of(status, has_post=has_post) == expected
 
 
 def test_the_visibility_sql_is_the_python_rule() -> None:
