@@ -176,3 +176,19 @@ def test_the_docs_show_the_modules_stage_texts() -> None:
 def test_writing_message_names_later_attempts() -> None:
     assert lifecycle.writing_message(1) == "Writing the post"
     assert lifecycle.writing_message(3) == "Writing the post (attempt 3)"
+
+
+def test_the_module_is_pure_data_for_the_workflow_sandbox() -> None:
+    """The workflow imports it (through contracts): standard library only, no I/O."""
+    tree = ast.parse((ROOT / "domain" / "job_lifecycle.py").read_text(encoding="utf-8"))
+    imported = {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "dataclasses", "enum", "typing"}
