@@ -55,6 +55,13 @@ def fingerprint(canonical_body: str, api_version: str | None = None) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+def is_replay(stored: str | None, fingerprints: tuple[str, str | None]) -> bool:
+    """Whether a request with these fingerprints (current, and the legacy form a job stored
+    before the response hints left the fingerprint) is the one that created the job;
+    otherwise the key is reused with another request: 409 ``idempotency_key_conflict``."""
+    return stored in fingerprints
+
+
 def within_window(created_at: datetime, now: datetime) -> bool:
     return now - created_at < WINDOW
 

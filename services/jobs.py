@@ -294,7 +294,7 @@ class JobService:
 
 
 def _replay(job: Job, fingerprints: tuple[str, str | None]) -> Job:
-    if job.fingerprint not in fingerprints:
+    if not idempotency.is_replay(job.fingerprint, fingerprints):
         raise IdempotencyKeyConflict()
     return job
 

@@ -69,3 +69,10 @@ def test_each_generation_of_a_scope_has_its_own_job_id() -> None:
 
 def test_the_scope_has_one_definition() -> None:
     assert not hasattr(ids, "idempotency_scope")
+
+
+def test_a_replay_matches_the_current_or_the_legacy_fingerprint() -> None:
+    assert idempotency.is_replay("a", ("a", None))
+    assert idempotency.is_replay("b", ("a", "b"))
+    assert not idempotency.is_replay("c", ("a", "b"))
+    assert not idempotency.is_replay("c", ("a", None))
