@@ -15,6 +15,57 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
+# The job's statuses and error codes live in ``domain.job_lifecycle`` (the one home of the
+# job's rules); they are re-exported here because they are part of the wire.
+from domain.job_lifecycle import (
+    GENERATION_FAILED as GENERATION_FAILED,
+)
+from domain.job_lifecycle import (
+    JOB_ALREADY_FINISHED as JOB_ALREADY_FINISHED,
+)
+from domain.job_lifecycle import (
+    JOB_ERRORS as JOB_ERRORS,
+)
+from domain.job_lifecycle import (
+    JOB_TERMINATED as JOB_TERMINATED,
+)
+from domain.job_lifecycle import (
+    JOB_TIMED_OUT as JOB_TIMED_OUT,
+)
+from domain.job_lifecycle import (
+    PROJECT_UNAVAILABLE as PROJECT_UNAVAILABLE,
+)
+from domain.job_lifecycle import (
+    PROVIDER_REJECTED as PROVIDER_REJECTED,
+)
+from domain.job_lifecycle import (
+    PROVIDER_UNAVAILABLE as PROVIDER_UNAVAILABLE,
+)
+from domain.job_lifecycle import (
+    PUBLIC_JOB_STATUSES as PUBLIC_JOB_STATUSES,
+)
+from domain.job_lifecycle import (
+    SOURCE_EMPTY as SOURCE_EMPTY,
+)
+from domain.job_lifecycle import (
+    SOURCE_NOT_ALLOWED as SOURCE_NOT_ALLOWED,
+)
+from domain.job_lifecycle import (
+    SOURCE_UNREACHABLE as SOURCE_UNREACHABLE,
+)
+from domain.job_lifecycle import (
+    SPEND_CAP_EXCEEDED as SPEND_CAP_EXCEEDED,
+)
+from domain.job_lifecycle import (
+    STORAGE_REJECTED as STORAGE_REJECTED,
+)
+from domain.job_lifecycle import (
+    TERMINAL_JOB_STATUSES as TERMINAL_JOB_STATUSES,
+)
+from domain.job_lifecycle import (
+    JobStatus as JobStatus,
+)
+
 TASK_QUEUE: Final = "scripe-post-generation"
 ADMIT_UPDATE_ID: Final = "admit"
 GENERATION_ROUTE: Final = "POST /v1/posts/generations"
@@ -34,61 +85,10 @@ class JobType(StrEnum):
     SOURCE_INGEST_FILE = "SOURCE_INGEST_FILE"
 
 
-class JobStatus(StrEnum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    DONE = "DONE"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    # Internal: admission refused while the caller was still waiting (HTTP 402).
-    # Never shown to customers; the idempotency key may be used again.
-    REFUSED = "REFUSED"
-
-
-PUBLIC_JOB_STATUSES: Final = tuple(s for s in JobStatus if s is not JobStatus.REFUSED)
-TERMINAL_JOB_STATUSES: Final = frozenset(
-    {JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED}
-)
-
-
-# --- failure types: ApplicationError.type inside Temporal, Job.errorCode outside ----------
-
-SPEND_CAP_EXCEEDED: Final = "spend_cap_exceeded"
-PROVIDER_REJECTED: Final = "provider_rejected"
-PROVIDER_UNAVAILABLE: Final = "provider_unavailable"
-GENERATION_FAILED: Final = "generation_failed"
-SOURCE_UNREACHABLE: Final = "source_unreachable"
-SOURCE_NOT_ALLOWED: Final = "source_not_allowed"
-SOURCE_EMPTY: Final = "source_empty"
-PROJECT_UNAVAILABLE: Final = "project_unavailable"
-STORAGE_REJECTED: Final = "storage_rejected"
-JOB_TERMINATED: Final = "job_terminated"
-JOB_TIMED_OUT: Final = "job_timed_out"
-# Internal, never a public errorCode: an activity found the job row already finished (DONE
-# with its post, FAILED or CANCELLED) or owned by another run; details[0] is a
-# ``FinishedJob``. The workflow then ends with that outcome without touching the row.
-JOB_ALREADY_FINISHED: Final = "job_already_finished"
-
 # Each documented job error code and the message a customer sees for it.
-JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
-    SPEND_CAP_EXCEEDED: "The workspace's daily AI spend cap was reached before the job started.",
-    PROVIDER_REJECTED: "The AI provider rejected the request.",
-    PROVIDER_UNAVAILABLE: "The AI provider did not answer after several attempts.",
-    GENERATION_FAILED: "The post could not be generated.",
-    SOURCE_UNREACHABLE: "The source URL could not be fetched.",
-    SOURCE_NOT_ALLOWED: "The source URL points to an address that is not allowed.",
-    SOURCE_EMPTY: "The source URL has no readable text.",
-    PROJECT_UNAVAILABLE: "The project is archived, paused or no longer exists.",
-    STORAGE_REJECTED: "The job's result could not be stored.",
-    JOB_TERMINATED: "The job was stopped by an operator or by the job engine.",
-    JOB_TIMED_OUT: "The job did not finish in the time allowed.",
-}
-NON_RETRYABLE_ERROR_TYPES: Final = (
-    PROVIDER_REJECTED,
-    SOURCE_NOT_ALLOWED,
-    SOURCE_EMPTY,
-    PROJECT_UNAVAILABLE,
-)
+JOB_ERROR_MESSAGES: Final[dict[str, str]] = {e.code: e.message for e in JOB_ERRORS}
+# The codes Temporal does not retry (the activities' ``non_retryable_error_types``).
+NON_RETRYABLE_ERROR_TYPES: Final = tuple(e.code for e in JOB_ERRORS if not e.retryable)
 
 
 # --- search attributes (registered on the server before any workflow upserts them) --------

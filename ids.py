@@ -1,8 +1,9 @@
 """Identifier formats: one definition for every public id (``job_…``, ``post_…``, …).
 
 Ids are a prefix and 26 lowercase base32 characters (128 bits). Job ids for requests that
-carry an ``Idempotency-Key`` are derived from a hash of the key's scope, so every replica
-computes the same Temporal workflow id for duplicates and Temporal itself deduplicates.
+carry an ``Idempotency-Key`` are derived from a hash of the key's scope (the scope and the
+other idempotency rules: ``domain/idempotency.py``), so every replica computes the same
+Temporal workflow id for duplicates and Temporal itself deduplicates.
 """
 
 from __future__ import annotations
@@ -32,12 +33,6 @@ def new_id(prefix: Prefix) -> str:
 def is_id(prefix: Prefix, value: str) -> bool:
     head, sep, body = value.partition("_")
     return head == prefix and sep == "_" and bool(_BODY.match(body))
-
-
-def idempotency_scope(*, workspace_id: str, mode: str, route: str, key: str) -> str:
-    """Hex digest naming one (workspace, mode, route, key); the raw key is never stored."""
-    material = "\x1f".join((workspace_id, mode, route, key)).encode()
-    return hashlib.sha256(material).hexdigest()
 
 
 def derived_job_id(*, scope: str, generation: int) -> str:

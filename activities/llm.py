@@ -45,6 +45,7 @@ from contracts import (
 from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
+from domain.job_lifecycle import writing_message
 from domain.linkedin import LINKEDIN_MAX_CHARS, finalize_post
 from domain.offline_writer import write_offline
 from domain.pricing import estimate_tokens, prompt_token_bound, worst_case_nanos
@@ -112,8 +113,7 @@ class LlmActivities:
                 db=self._db,
                 job_id=request.job_id,
                 run_id=info.workflow_run_id or "",
-                message="Writing the post"
-                + (f" (attempt {info.attempt})" if info.attempt > 1 else ""),
+                message=writing_message(info.attempt),
                 now=self._clock.now(),
             ),
             what="starting the attempt",

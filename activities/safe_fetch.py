@@ -17,17 +17,18 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from domain.errors import DependencyFailure, PolicyRefusal
 from domain.text_rules import check_source_url
 
 MAX_REDIRECTS = 5
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
 
-class FetchRefused(Exception):
+class FetchRefused(PolicyRefusal):
     """The URL or one of its redirects points somewhere we do not go."""
 
 
-class FetchFailed(Exception):
+class FetchFailed(DependencyFailure):
     """The page could not be fetched; ``retryable`` says whether trying later may help."""
 
     def __init__(self, message: str, *, retryable: bool) -> None:

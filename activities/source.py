@@ -23,6 +23,7 @@ from contracts import (
 from db.engine import Database
 from db.repo import jobs as jobs_repo
 from domain.html_text import clean_text, html_to_text
+from domain.job_lifecycle import READING_SOURCE
 from domain.prompt import SOURCE_MAX_CHARS
 
 MIN_TEXT_CHARS = 200
@@ -49,8 +50,8 @@ class SourceActivities:
             lambda: jobs_repo.set_progress(
                 db=self._db,
                 job_id=request.job_id,
-                progress=0.2,
-                message="Reading the source URL",
+                progress=READING_SOURCE.progress,
+                message=READING_SOURCE.message,
                 now=datetime.now(UTC),
             ),
             what="showing progress",

@@ -40,6 +40,7 @@ from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.repo import posts as posts_repo
 from db.repo import webhooks as repo
+from domain.errors import DependencyFailure
 from domain.webhooks import (
     JOB_COMPLETED,
     JOB_FAILED,
@@ -57,7 +58,7 @@ from services.estimates import CompletionEstimator
 USER_AGENT = "Scripe-Webhooks/1.0 (+https://scripe.io)"
 
 
-class AttemptFailed(Exception):
+class AttemptFailed(DependencyFailure):
     """No HTTP answer: refused destination, DNS, connection, or the attempt's time ran out."""
 
 

@@ -5,7 +5,6 @@ body."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
@@ -18,10 +17,11 @@ from api.context import workspace_id_var
 from api.errors import validation_error
 from api.state import AppServices
 from api.versioning import SUPPORTED_VERSIONS, VERSION_HEADER, effective_version
+from domain import idempotency
+from domain.idempotency import canonical_json
 from services.auth import Principal
 from services.errors import InvalidRequest, RateLimited, VersionUnsupported
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -108,7 +108,7 @@ def idempotency_key(
 ) -> str | None:
     """A malformed key is refused, never ignored: ignoring it would leave a client that
     believes it is protected against duplicates unprotected."""
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not idempotency.is_valid_key(key):
         raise InvalidRequest(
             "Idempotency-Key: must be 1–64 characters of A-Z, a-z, 0-9, '_' and '-'",
             details={
@@ -129,10 +129,6 @@ class JsonBody(Generic[M]):
     # idempotency fingerprint covers.
     canonical: str
     canonical_full: str  # the same, hints included (fingerprints stored before they left)
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_body(
@@ -165,6 +161,8 @@ def json_body(
         except ValidationError as err:
             raise validation_error([dict(e) for e in err.errors()]) from err
         core = {k: v for k, v in value.items() if k not in hints} if hints else value
-        return JsonBody(model=parsed, canonical=_canonical(core), canonical_full=_canonical(value))
+        return JsonBody(
+            model=parsed, canonical=canonical_json(core), canonical_full=canonical_json(value)
+        )
 
     return parse

@@ -30,6 +30,8 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from domain.errors import ScripeError
+
 # SQLSTATE classes that mean "the database is not available right now" (the API's 503).
 OUTAGE_SQLSTATES = ("08", "53", "57", "55P03")
 # ... and what else a step may simply run again: serialization failure, deadlock.
@@ -43,7 +45,7 @@ class ErrorKind(enum.Enum):
     PERMANENT = "permanent"
 
 
-class StorageRejected(Exception):
+class StorageRejected(ScripeError):
     """A database step failed permanently; ``__cause__`` is the database's error."""
 
 

@@ -2,14 +2,18 @@
 
 Raised by services and the API alike; ``api/errors.py`` turns any of them into the error
 envelope ``{"error": {"code", "message", "request_id", "docs_url", "details"?, "meta"?}}``.
+Part of the project's error vocabulary (``domain/errors.py``): add a code by adding a
+subclass here (``ALL_ERRORS`` picks it up) and a row in docs/api.md's error table.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from domain.errors import ScripeError
 
-class ApiError(Exception):
+
+class ApiError(ScripeError):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     default_message: ClassVar[str] = "Something went wrong on our side."
@@ -130,23 +134,8 @@ class ProviderNotConfigured(ApiError):
     )
 
 
-ALL_ERRORS: tuple[type[ApiError], ...] = (
-    InvalidRequest,
-    BadPagination,
-    BadCursor,
-    VersionUnsupported,
-    InvalidToken,
-    KeyRevoked,
-    KeyExpired,
-    SpendCapExceeded,
-    NotFound,
-    MethodNotAllowed,
-    IdempotencyKeyConflict,
-    NotCancellable,
-    PayloadTooLarge,
-    Unprocessable,
-    RateLimited,
-    InternalError,
-    ServiceUnavailable,
-    ProviderNotConfigured,
+# Every documented code, in the order the classes are defined above (the order the
+# OpenAPI document and docs/api.md list them): derived, so a new class cannot be forgotten.
+ALL_ERRORS: tuple[type[ApiError], ...] = tuple(
+    cls for cls in ApiError.__subclasses__() if cls.__module__ == __name__
 )

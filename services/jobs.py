@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,8 +20,9 @@ from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.repo import projects as projects_repo
 from db.tables import Job
+from domain import idempotency
 from domain.money import NANOS_PER_CENT, nanos_to_cents
-from ids import derived_job_id, idempotency_scope, is_id, new_id
+from ids import is_id, new_id
 from services.admission import TemporalJobs
 from services.auth import Principal
 from services.clock import Clock
@@ -37,7 +37,6 @@ from services.errors import (
 )
 from services.pagination import CursorCodec, Page, paginate
 
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # How long cancelling a RUNNING job waits for its workflow to settle it before answering.
 CANCEL_WAIT_MS = 10_000
 # How far ahead a post can be scheduled; later is a typo, not a plan.
@@ -119,9 +118,9 @@ class JobService:
                     "scheduledFor: must be at most 2 years ahead",
                     details={"field": "scheduledFor", "reason": "must be at most 2 years ahead"},
                 )
-        fingerprint = _fingerprint(request.canonical_body, request.api_version)
+        fingerprint = idempotency.fingerprint(request.canonical_body, request.api_version)
         legacy = (
-            _fingerprint(request.legacy_canonical_body, request.api_version)
+            idempotency.fingerprint(request.legacy_canonical_body, request.api_version)
             if request.legacy_canonical_body is not None
             else None
         )
@@ -159,7 +158,7 @@ class JobService:
         scope = None
         generation = 0
         if request.idempotency_key is not None:
-            scope = idempotency_scope(
+            scope = idempotency.scope(
                 workspace_id=principal.workspace_id,
                 mode=principal.mode,
                 route=GENERATION_ROUTE,
@@ -167,11 +166,13 @@ class JobService:
             )
             latest = await jobs_repo.latest_for_scope(db=self._db, scope=scope)
             if latest is not None:
-                if _remembered(latest, now):
+                if idempotency.job_remembered(
+                    status=latest.status, created_at=latest.created_at, now=now
+                ):
                     return _replay(latest, fingerprints), True
                 # Refused, or older than 24 h: the key starts a new job with a new id.
                 generation = latest.idempotency_generation + 1
-        job_id = derived_job_id(scope=scope, generation=generation) if scope else new_id("job")
+        job_id = idempotency.job_id(scope=scope, generation=generation) if scope else new_id("job")
         workflow_input = PostGenerationInput(
             job_id=job_id,
             workspace_id=principal.workspace_id,
@@ -292,16 +293,8 @@ class JobService:
         return await paginate(fetch, codec=self._cursors, scope=scope, cursor=cursor, limit=limit)
 
 
-def _remembered(job: Job, now: datetime) -> bool:
-    return job.status != JobStatus.REFUSED and now - job.created_at < IDEMPOTENCY_WINDOW
-
-
-def _fingerprint(canonical_body: str, api_version: str) -> str:
-    return hashlib.sha256(f"{canonical_body}\n{api_version}".encode()).hexdigest()
-
-
 def _replay(job: Job, fingerprints: tuple[str, str | None]) -> Job:
-    if job.fingerprint not in fingerprints:
+    if not idempotency.is_replay(job.fingerprint, fingerprints):
         raise IdempotencyKeyConflict()
     return job
 

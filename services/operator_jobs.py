@@ -26,6 +26,7 @@ from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import SA_JOB_MODE, SA_JOB_STATUS, SA_PROJECT_ID, SA_WORKSPACE_ID, JobStatus
+from domain.errors import NotFoundError, StateConflict
 
 # The workflow type of every job (the class name PostGenerationWorkflow is registered under).
 JOB_WORKFLOW_TYPE = "PostGenerationWorkflow"
@@ -34,11 +35,11 @@ JOB_WORKFLOW_TYPE = "PostGenerationWorkflow"
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
-class JobNotFound(LookupError):
+class JobNotFound(NotFoundError):
     """No workflow with this job id (never started, or past the namespace's retention)."""
 
 
-class NotRetryable(ValueError):
+class NotRetryable(StateConflict, ValueError):
     """The job is not FAILED, so a reset would not be a retry."""
 
 

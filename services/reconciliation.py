@@ -59,6 +59,7 @@ from contracts import (
 from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.tables import Job
+from domain.errors import NotFoundError, StateConflict
 from workflows.reconciler import ReconcileJobsWorkflow
 
 log = logging.getLogger("scripe.reconciler")
@@ -71,7 +72,7 @@ NOT_FOUND_GRACE = timedelta(minutes=2)
 CONCURRENCY = 8
 
 
-class StillRunning(ValueError):
+class StillRunning(StateConflict, ValueError):
     """The job's workflow is running: it settles the job itself (cancel it to stop it)."""
 
 
@@ -110,7 +111,7 @@ class Reconciler:
         its workflow is still running."""
         job = await jobs_repo.get_job(db=self._db, job_id=job_id)
         if job is None:
-            raise LookupError(f"no job {job_id}")
+            raise NotFoundError(f"no job {job_id}")
         if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
             return None
         verdict = await self._verdict(job)

@@ -6,7 +6,6 @@ every delivery (the DNS answer may change); see activities/webhooks.py.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,13 +33,13 @@ from contracts import (
 from db.engine import Database
 from db.repo import webhooks as repo
 from db.tables import WebhookDelivery, WebhookEndpoint
+from domain import idempotency
 from domain.webhooks import (
     MAX_ENDPOINTS_PER_WORKSPACE,
     ROTATION_OVERLAP,
     new_endpoint_id,
     new_secret,
 )
-from ids import idempotency_scope
 from services.auth import Principal
 from services.clock import Clock
 from services.errors import IdempotencyKeyConflict, InvalidRequest, NotFound, Unprocessable
@@ -122,9 +121,9 @@ class WebhookService:
     ) -> Created:
         await check_destination(url, allow_private=self._allow_private, resolver=self._resolver)
         scope = None
-        fingerprint = hashlib.sha256(canonical_body.encode()).hexdigest()
+        fingerprint = idempotency.fingerprint(canonical_body)
         if idempotency_key is not None:
-            scope = idempotency_scope(
+            scope = idempotency.scope(
                 workspace_id=principal.workspace_id,
                 mode=principal.mode,
                 route=CREATE_ROUTE,

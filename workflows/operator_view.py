@@ -9,31 +9,15 @@ from __future__ import annotations
 
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
-from contracts import (
-    GENERATION_FAILED,
-    JOB_TERMINATED,
-    JOB_TIMED_OUT,
-    PROJECT_UNAVAILABLE,
-    PROVIDER_REJECTED,
-    PROVIDER_UNAVAILABLE,
-    SOURCE_UNREACHABLE,
-    SPEND_CAP_EXCEEDED,
-)
+from contracts import JOB_ERRORS
 
 MAX_CAUSE_CHARS = 500
-# Codes a retry (a reset to the first workflow task) can fix, and when: a provider or source
-# that was down, a stopped workflow, a cap with room again, a project made active again, a
-# provider refusal (answers vary). The others (a URL that is not allowed, a page without
-# text, data the database refuses) fail the same way until the request itself changes.
+# Codes a retry (a reset to the first workflow task) can fix, and what to do first: derived
+# from the job error table in ``domain.job_lifecycle`` (``retry_can_fix``). The others (a
+# URL that is not allowed, a page without text, data the database refuses) fail the same
+# way until the request itself changes.
 RETRY_CAN_FIX: dict[str, str] = {
-    PROVIDER_UNAVAILABLE: "",
-    GENERATION_FAILED: "",
-    SOURCE_UNREACHABLE: "",
-    JOB_TERMINATED: "",
-    JOB_TIMED_OUT: "",
-    PROVIDER_REJECTED: " A refusal may not repeat; a request the provider rejects (400) will.",
-    SPEND_CAP_EXCEEDED: " Once the cap has room: raise it, or wait for 00:00 UTC.",
-    PROJECT_UNAVAILABLE: " Once the project is active again.",
+    e.code: e.retry_can_fix for e in JOB_ERRORS if e.retry_can_fix is not None
 }
 _MAX_CAUSE_DEPTH = 4
 

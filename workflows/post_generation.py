@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveSpendInput,
         SettleJobInput,
     )
+    from domain.job_lifecycle import READING_SOURCE, WRITING
     from workflows import metrics, operator_view, policies
 
 # Behaviour changes made while jobs were in flight, each guarded by ``workflow.patched`` so
@@ -167,14 +168,14 @@ class PostGenerationWorkflow:
         try:
             source_text = job.source.text or ""
             if job.source.url:
-                self._publish(JobStatus.RUNNING, "Reading the source URL")
+                self._publish(JobStatus.RUNNING, READING_SOURCE.operator_stage)
                 fetched = await workflow.execute_activity_method(
                     SourceActivities.fetch_source,
                     FetchSourceInput(job_id=job.job_id, url=job.source.url),
                     **policies.URL_FETCH,
                 )
                 source_text = fetched.text
-            self._publish(JobStatus.RUNNING, "Writing the post in the project's voice")
+            self._publish(JobStatus.RUNNING, WRITING.operator_stage)
             post = await workflow.execute_activity_method(
                 LlmActivities.generate_post,
                 GeneratePostInput(

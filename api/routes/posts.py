@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
@@ -12,10 +11,8 @@ from api.openapi import errors
 from api.params import enum_list, parse_limit
 from api.presenters import listed, post_public
 from api.schemas import DataEnvelope, ListEnvelope, PostPublic, PostStatus
-from db.repo import posts as posts_repo
-from db.tables import Post
+from services import posts as posts_service
 from services.errors import BadCursor, BadPagination, InvalidRequest, NotFound
-from services.pagination import paginate
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
@@ -27,11 +24,7 @@ async def get_post(
     post_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> DataEnvelope[PostPublic]:
     """Read a post."""
-    post = await posts_repo.get_post(
-        db=services.db, post_id=post_id, workspace_id=principal.workspace_id, mode=principal.mode
-    )
-    if post is None:
-        raise NotFound("No such post.")
+    post = await posts_service.get_post(db=services.db, principal=principal, post_id=post_id)
     return DataEnvelope(data=post_public(post))
 
 
@@ -53,24 +46,13 @@ async def list_posts(
         raise InvalidRequest(
             "projectId: is required", details={"field": "projectId", "reason": "is required"}
         )
-    statuses = enum_list("status", status, POST_STATUSES)
-    project_id = projectId
-
-    async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Post]:
-        return await posts_repo.list_posts(
-            db=services.db,
-            workspace_id=principal.workspace_id,
-            mode=principal.mode,
-            project_id=project_id,
-            statuses=statuses,
-            after=after,
-            limit=size,
-        )
-
-    scope = "|".join(
-        (principal.workspace_id, principal.mode, "GET /v1/posts", projectId, ",".join(statuses))
-    )
-    page = await paginate(
-        fetch, codec=services.cursors, scope=scope, cursor=cursor, limit=parse_limit(limit)
+    page = await posts_service.list_posts(
+        db=services.db,
+        cursors=services.cursors,
+        principal=principal,
+        project_id=projectId,
+        statuses=enum_list("status", status, POST_STATUSES),
+        cursor=cursor,
+        limit=parse_limit(limit),
     )
     return listed(page, post_public)

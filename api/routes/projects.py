@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,10 +11,8 @@ from api.openapi import errors
 from api.params import parse_limit
 from api.presenters import listed, project_public
 from api.schemas import DataEnvelope, ListEnvelope, ProjectPublic
-from db.repo import projects as projects_repo
-from db.tables import Project
+from services import projects as projects_service
 from services.errors import BadCursor, BadPagination, NotFound
-from services.pagination import paginate
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -30,16 +27,10 @@ async def list_projects(
     cursor: str | None = None,
 ) -> ListEnvelope[ProjectPublic]:
     """List the workspace's projects, newest first."""
-
-    async def fetch(after: tuple[datetime, str] | None, size: int) -> list[Project]:
-        return await projects_repo.list_projects(
-            db=services.db, workspace_id=principal.workspace_id, after=after, limit=size
-        )
-
-    page = await paginate(
-        fetch,
-        codec=services.cursors,
-        scope=f"{principal.workspace_id}|GET /v1/projects",
+    page = await projects_service.list_projects(
+        db=services.db,
+        cursors=services.cursors,
+        principal=principal,
         cursor=cursor,
         limit=parse_limit(limit),
     )
@@ -51,7 +42,7 @@ async def get_project(
     project_id: str, services: ServicesDep, principal: PrincipalDep
 ) -> DataEnvelope[ProjectPublic]:
     """Read a project."""
-    project = await projects_repo.get_project(db=services.db, project_id=project_id)
-    if project is None or project.workspace_id != principal.workspace_id:
-        raise NotFound("No such project.")
+    project = await projects_service.get_project(
+        db=services.db, principal=principal, project_id=project_id
+    )
     return DataEnvelope(data=project_public(project))

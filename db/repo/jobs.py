@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 
 from contracts import JobStatus
 from db.engine import Database
@@ -14,18 +14,21 @@ from db.repo._common import insert_ignore, lock_job, newest_first_after, rowcoun
 from db.repo.ledger import release_open_reservation
 from db.repo.posts import PostDraft, store_post_for_job
 from db.tables import Job
+from domain import job_lifecycle as lifecycle
+from domain.errors import NotFoundError, StateConflict
 
 
 def visible_to_customers() -> ColumnElement[bool]:
-    """Refused admissions never show; a QUEUED job shows once the API has answered for it."""
-    return (Job.status != JobStatus.REFUSED) & (
-        (Job.status != JobStatus.QUEUED) | Job.acknowledged.is_(True)
-    )
+    """``lifecycle.is_visible`` as SQL: refused admissions never show; a QUEUED job shows
+    once the API has answered for it."""
+    shown = and_(*(Job.status != status for status in lifecycle.HIDDEN_STATUSES))
+    waiting = and_(*(Job.status != status for status in lifecycle.SHOWN_ONCE_ACKNOWLEDGED))
+    return shown & (waiting | Job.acknowledged.is_(True))
 
 
 def is_visible(job: Job) -> bool:
     """The Python twin of :func:`visible_to_customers`."""
-    return job.status != JobStatus.REFUSED and (job.status != JobStatus.QUEUED or job.acknowledged)
+    return lifecycle.is_visible(job.status, job.acknowledged)
 
 
 async def insert_job(
@@ -155,7 +158,7 @@ async def cancel_if_queued(
         job = await lock_job(session, job_id)
         if job is None or job.workspace_id != workspace_id or job.mode != mode:
             return False, None
-        if job.status != JobStatus.QUEUED or not job.acknowledged:
+        if job.status not in lifecycle.CANCELLABLE_STATUSES or not job.acknowledged:
             return False, job
         job.status = JobStatus.CANCELLED
         job.acknowledged = True
@@ -166,7 +169,7 @@ async def cancel_if_queued(
         return True, job
 
 
-class JobAlreadyFinished(Exception):
+class JobAlreadyFinished(StateConflict):
     """The job row is final (DONE, FAILED, CANCELLED, REFUSED) or owned by another run: the
     caller must not work on it."""
 
@@ -188,14 +191,14 @@ async def start_attempt(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
-        if job.run_id != run_id or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+            raise NotFoundError(f"job {job_id} does not exist")
+        if job.run_id != run_id or not lifecycle.may_start_attempt(job.status):
             raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
         job.attempt_count += 1
         job.status = JobStatus.RUNNING
         job.completed_at = None
         job.error_code = job.error_message = None
-        job.progress, job.progress_message = 0.4, message
+        job.progress, job.progress_message = lifecycle.WRITING.progress, message
         job.updated_at = now
         await session.commit()
         return job.attempt_count
@@ -235,11 +238,9 @@ async def finish_job(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
-        done_already = job.status == JobStatus.DONE and job.post_id is not None
-        ended_otherwise = job.status in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.REFUSED)
-        if (done_already and status != JobStatus.DONE) or (
-            ended_otherwise and status == JobStatus.DONE
+            raise NotFoundError(f"job {job_id} does not exist")
+        if lifecycle.settlement_conflicts(
+            current=job.status, has_post=job.post_id is not None, target=status
         ):
             raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
         if post is not None:
@@ -302,7 +303,7 @@ async def settle_if_not_final(
     caller saw (a new run, e.g. an operator's reset, has admitted the job since)."""
     async with db.write() as session:
         job = await lock_job(session, job_id)
-        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        if job is None or job.status not in lifecycle.OPEN_JOB_STATUSES:
             return None
         if job.run_id != run_id:
             return None

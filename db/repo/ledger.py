@@ -29,12 +29,14 @@ from contracts import SPEND_CAP_EXCEEDED, Admission, JobStatus, SpendRefusal
 from db.engine import Database
 from db.repo._common import insert_ignore, lock_job, rowcount
 from db.tables import Job, SpendBucket, SpendEntry, Workspace
+from domain.errors import NotFoundError, PolicyRefusal
+from domain.job_lifecycle import ADMITTED, admission_of, customer_message
 from domain.plans import Plan, effective_cap_nanos
 
 log = logging.getLogger("scripe.ledger")
 
 
-class CapExceeded(Exception):
+class CapExceeded(PolicyRefusal):
     """The worst case of a provider call does not fit under the day's cap."""
 
     def __init__(self, refusal: SpendRefusal) -> None:
@@ -89,9 +91,12 @@ async def reserve(
     """
     async with db.write() as session:
         job = await lock_job(session, job_id)
-        if job is None or job.status == JobStatus.CANCELLED:
+        admission = admission_of(
+            job.status if job else None, has_post=job is not None and job.post_id is not None
+        )
+        if job is None or admission == "cancelled":
             return Admission(outcome="cancelled", job_status=JobStatus.CANCELLED)
-        if job.status == JobStatus.DONE and job.post_id is not None:
+        if admission == "finished":
             return Admission(outcome="finished", job_status=JobStatus.DONE, post_id=job.post_id)
         existing = await session.scalar(
             select(SpendEntry.id).where(SpendEntry.key == reserve_key(job_id, run_id))
@@ -111,9 +116,7 @@ async def reserve(
                 job.status = JobStatus.FAILED if job.acknowledged else JobStatus.REFUSED
                 job.refusal = refusal.model_dump(mode="json")
                 job.error_code = SPEND_CAP_EXCEEDED
-                job.error_message = (
-                    "The workspace's daily AI spend cap was reached before the job started."
-                )
+                job.error_message = customer_message(SPEND_CAP_EXCEEDED)
                 job.completed_at = job.updated_at = now
                 await session.commit()
                 return Admission(
@@ -141,7 +144,7 @@ async def reserve(
         job.completed_at = None
         job.error_code = job.error_message = None
         job.refusal = None
-        job.progress, job.progress_message = 0.1, "Loading the project's voice and knowledge"
+        job.progress, job.progress_message = ADMITTED.progress, ADMITTED.message
         job.updated_at = now
         await session.commit()
         return Admission(outcome="accepted", job_status=JobStatus.RUNNING)
@@ -179,7 +182,7 @@ async def hold_for_call(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise NotFoundError(f"job {job_id} does not exist")
         existing = await session.scalar(select(SpendEntry.id).where(SpendEntry.key == key))
         same_day = job.spend_day == day and job.reserved_open_nanos > 0
         if existing is not None or (same_day and job.reserved_open_nanos >= worst_case_nanos):
@@ -231,7 +234,7 @@ async def _reserve_in_bucket(
 ) -> SpendRefusal | None:
     workspace = await session.get(Workspace, workspace_id)
     if workspace is None:
-        raise LookupError(f"workspace {workspace_id} does not exist")
+        raise NotFoundError(f"workspace {workspace_id} does not exist")
     cap = effective_cap_nanos(Plan(workspace.plan), workspace.daily_cap_cents)
     await session.execute(
         insert_ignore(
@@ -293,7 +296,7 @@ async def record_charge(
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise NotFoundError(f"job {job_id} does not exist")
         inserted = await session.execute(
             insert_ignore(
                 session,

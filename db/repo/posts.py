@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.engine import Database
 from db.repo._common import insert_ignore, newest_first_after
 from db.tables import Post
+from domain.errors import NotFoundError
 from ids import new_id
 
 
@@ -55,7 +56,7 @@ async def store_post_for_job(
     )
     post_id = await session.scalar(select(Post.id).where(Post.job_id == job_id))
     if post_id is None:  # pragma: no cover - the insert or an earlier one made it
-        raise LookupError(f"no post for job {job_id}")
+        raise NotFoundError(f"no post for job {job_id}")
     return post_id
 
 

@@ -12,13 +12,14 @@ from sqlalchemy import func, select, text, update
 from db.engine import Database
 from db.repo._common import insert_ignore, newest_first_after, rowcount
 from db.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from domain import idempotency
+from domain.errors import PolicyRefusal
 
 PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 _MUTABLE = frozenset({"url", "description", "events", "enabled", "disabled_reason"})
 
 
-class TooManyEndpoints(Exception):
+class TooManyEndpoints(PolicyRefusal):
     """The workspace already has the maximum number of endpoints in this mode."""
 
 
@@ -56,7 +57,7 @@ async def create_endpoint(
                     WebhookEndpoint.idempotency_scope == new.idempotency_scope
                 )
             )
-            if earlier is not None and earlier.created_at > now - IDEMPOTENCY_WINDOW:
+            if earlier is not None and earlier.created_at > now - idempotency.WINDOW:
                 return earlier, True
             if earlier is not None:  # the key's window is over: it may name a new request
                 earlier.idempotency_scope = None

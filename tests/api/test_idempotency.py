@@ -13,7 +13,8 @@ from contracts import GENERATION_ROUTE
 from db.repo import ledger
 from db.repo import workspaces as workspaces_repo
 from devtools.tenants import Tenant, generation_body
-from ids import derived_job_id, idempotency_scope
+from domain.idempotency import scope as idempotency_scope
+from ids import derived_job_id
 from tests.api.test_errors_and_headers import assert_envelope
 from tests.conftest import Stack
 from tests.utils.jobs import accepted_job
