@@ -264,6 +264,9 @@ class CompletedJob(_Model):
     post_id: str
     estimate_nanos: int
     actual_nanos: int
+    # Whether an enabled webhook endpoint wants the job's events (read in the same
+    # transaction); a result recorded before this field existed means "ask the child".
+    webhook_subscribers: bool = True
 
 
 class SettleJobInput(_Model):
@@ -278,6 +281,7 @@ class SettleJobInput(_Model):
 class SettledJob(_Model):
     estimate_nanos: int
     actual_nanos: int
+    webhook_subscribers: bool = True  # as in CompletedJob
 
 
 # --- the reconciler (settles jobs whose workflow closed without settling them) --------------
