@@ -64,6 +64,10 @@ PROJECT_UNAVAILABLE: Final = "project_unavailable"
 STORAGE_REJECTED: Final = "storage_rejected"
 JOB_TERMINATED: Final = "job_terminated"
 JOB_TIMED_OUT: Final = "job_timed_out"
+# A live job reached a worker that has no AI provider configured (the API refuses such a
+# job at admission with 503; this is the worker's side, e.g. a worker started without
+# the key): a live key never gets an offline post.
+PROVIDER_NOT_CONFIGURED: Final = "provider_not_configured"
 # Internal, never a public errorCode: an activity found the job row already finished (DONE
 # with its post, FAILED or CANCELLED) or owned by another run; details[0] is a
 # ``FinishedJob``. The workflow then ends with that outcome without touching the row.
@@ -82,6 +86,7 @@ JOB_ERROR_MESSAGES: Final[dict[str, str]] = {
     STORAGE_REJECTED: "The job's result could not be stored.",
     JOB_TERMINATED: "The job was stopped by an operator or by the job engine.",
     JOB_TIMED_OUT: "The job did not finish in the time allowed.",
+    PROVIDER_NOT_CONFIGURED: "No AI provider is configured for live jobs on this server.",
 }
 NON_RETRYABLE_ERROR_TYPES: Final = (
     PROVIDER_REJECTED,
