@@ -9,7 +9,7 @@ point: the job finishes whatever the deliveries do.
 from __future__ import annotations
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -57,7 +57,8 @@ async def test_a_failed_job_emits_and_a_cancelled_one_does_not(
     ]
     failed = harness.job()
     _, handle = await harness.admit_and_run(failed)
-    assert (await handle.result()).status is JobStatus.FAILED
+    with pytest.raises(WorkflowFailureError):  # a FAILED job's workflow ends Failed
+        await handle.result()
     events = harness.env.client.get_workflow_handle(job_events_workflow_id(failed.job_id))
     assert (await events.describe()).workflow_type == "WebhookEventsWorkflow"
     await events.terminate()
