@@ -36,6 +36,9 @@ from domain.job_lifecycle import (
     PROJECT_UNAVAILABLE as PROJECT_UNAVAILABLE,
 )
 from domain.job_lifecycle import (
+    PROVIDER_NOT_CONFIGURED as PROVIDER_NOT_CONFIGURED,
+)
+from domain.job_lifecycle import (
     PROVIDER_REJECTED as PROVIDER_REJECTED,
 )
 from domain.job_lifecycle import (
@@ -264,6 +267,9 @@ class CompletedJob(_Model):
     post_id: str
     estimate_nanos: int
     actual_nanos: int
+    # Whether an enabled webhook endpoint wants the job's events (read in the same
+    # transaction); a result recorded before this field existed means "ask the child".
+    webhook_subscribers: bool = True
 
 
 class SettleJobInput(_Model):
@@ -278,6 +284,7 @@ class SettleJobInput(_Model):
 class SettledJob(_Model):
     estimate_nanos: int
     actual_nanos: int
+    webhook_subscribers: bool = True  # as in CompletedJob
 
 
 # --- the reconciler (settles jobs whose workflow closed without settling them) --------------

@@ -27,6 +27,7 @@ from activities.reconcile import ReconcileActivities
 from activities.source import SourceActivities
 from activities.spend import SpendActivities
 from activities.webhooks import WebhookActivities
+from bytecode import compile_workflows
 from config import Settings, get_settings
 from connections import connect_temporal, make_openai_client
 from contracts import webhook_task_queue
@@ -191,6 +192,9 @@ def main() -> None:
     # worker's loop is woken by every database call's thread and every Temporal poll, and
     # the stock loop's wake-ups were ~8 % of its busy CPU (docs/perf/before-worker.svg).
     # Workflow code is unaffected: the SDK runs workflows on its own deterministic loop.
+    # With PYTHONDONTWRITEBYTECODE the sandbox would compile the workflow modules from
+    # source for every job (bytecode.py).
+    compile_workflows()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run_worker(settings))
 

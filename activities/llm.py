@@ -34,6 +34,7 @@ from config import Settings
 from contracts import (
     GENERATION_FAILED,
     JOB_ERROR_MESSAGES,
+    PROVIDER_NOT_CONFIGURED,
     PROVIDER_REJECTED,
     SPEND_CAP_EXCEEDED,
     GeneratedPost,
@@ -123,6 +124,14 @@ class LlmActivities:
             activity.logger.info("reusing the post answered in a previous attempt")
             heartbeat.record(previous.model_dump(mode="json"))
             return self._finish(previous)
+        if request.mode is JobMode.LIVE and self._client is None:
+            # A live key never gets an offline post: without a provider the job fails (not
+            # retried: only a restart with the key configured can help), before any hold.
+            raise ApplicationError(
+                JOB_ERROR_MESSAGES[PROVIDER_NOT_CONFIGURED],
+                type=PROVIDER_NOT_CONFIGURED,
+                non_retryable=True,
+            )
         context = await db_step(
             lambda: self._voice.load(
                 workspace_id=request.workspace_id,
@@ -146,7 +155,7 @@ class LlmActivities:
             )
         )
         day = await self._hold_for_call(request, prompt, charge_key)
-        if request.mode is JobMode.TEST or self._client is None:
+        if request.mode is JobMode.TEST:
             answer = self._write_offline(request, context, prompt, language, charge_key, day)
         else:
             with timed_llm_call(model=self._settings.openai_model):

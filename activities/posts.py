@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.db_steps import local_db_step
+from activities.webhook_subscribers import SubscriberCheck
 from contracts import CompletedJob, CompleteJobInput, JobStatus
 from db.engine import Database
 from db.repo import jobs as jobs_repo
@@ -32,6 +33,7 @@ class PostActivities:
         )
         # A post the database cannot take (a date past year 9999 in UTC, a NUL character)
         # fails the job storage_rejected; the workflow then settles it FAILED.
+        subscribers = SubscriberCheck()
         job = await local_db_step(
             lambda: jobs_repo.finish_job(
                 db=self._db,
@@ -41,10 +43,14 @@ class PostActivities:
                 error_message=None,
                 now=datetime.now(UTC),
                 post=post,
+                also=subscribers,
             ),
             what="storing the post",
         )
         assert job.post_id is not None
         return CompletedJob(
-            post_id=job.post_id, estimate_nanos=job.estimate_nanos, actual_nanos=job.actual_nanos
+            post_id=job.post_id,
+            estimate_nanos=job.estimate_nanos,
+            actual_nanos=job.actual_nanos,
+            webhook_subscribers=subscribers.subscribed,
         )

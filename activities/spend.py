@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.db_steps import local_db_step
+from activities.webhook_subscribers import SubscriberCheck
 from contracts import Admission, ReserveSpendInput, SettledJob, SettleJobInput
 from db.engine import Database
 from db.repo import jobs as jobs_repo
@@ -39,6 +40,7 @@ class SpendActivities:
     async def settle(self, request: SettleJobInput) -> SettledJob:
         """End a job without a post (FAILED or CANCELLED): record why and release what its
         reservation still holds (everything, if no provider call was billed)."""
+        subscribers = SubscriberCheck()
         job = await local_db_step(
             lambda: jobs_repo.finish_job(
                 db=self._db,
@@ -47,7 +49,12 @@ class SpendActivities:
                 error_code=request.error_code,
                 error_message=request.error_message,
                 now=datetime.now(UTC),
+                also=subscribers,
             ),
             what="settling the job",
         )
-        return SettledJob(estimate_nanos=job.estimate_nanos, actual_nanos=job.actual_nanos)
+        return SettledJob(
+            estimate_nanos=job.estimate_nanos,
+            actual_nanos=job.actual_nanos,
+            webhook_subscribers=subscribers.subscribed,
+        )

@@ -159,6 +159,11 @@ PROJECT_UNAVAILABLE: Final = "project_unavailable"
 STORAGE_REJECTED: Final = "storage_rejected"
 JOB_TERMINATED: Final = "job_terminated"
 JOB_TIMED_OUT: Final = "job_timed_out"
+# A live job reached a worker that has no AI provider configured (the API refuses such a
+# job at admission with 503; this is the worker's side, e.g. a worker started without the
+# key): a live key never gets an offline post. The activity raises it non-retryable itself;
+# it stays out of ``non_retryable_error_types`` so the workflow's commands are unchanged.
+PROVIDER_NOT_CONFIGURED: Final = "provider_not_configured"
 # Internal, never a public errorCode: an activity found the job row already finished (DONE
 # with its post, FAILED or CANCELLED) or owned by another run; details[0] is a
 # ``FinishedJob``. The workflow then ends with that outcome without touching the row.
@@ -238,6 +243,12 @@ JOB_ERRORS: Final[tuple[JobErrorCode, ...]] = (
         "The job did not finish in the time allowed.",
         retryable=True,
         retry_can_fix="",
+    ),
+    JobErrorCode(
+        PROVIDER_NOT_CONFIGURED,
+        "No AI provider is configured for live jobs on this server.",
+        retryable=True,
+        retry_can_fix=" Once the worker has SCRIPE_OPENAI_API_KEY.",
     ),
 )
 JOB_ERRORS_BY_CODE: Final = {entry.code: entry for entry in JOB_ERRORS}

@@ -19,6 +19,13 @@ JOB_FAILED: Final = "job.failed"
 POST_CREATED: Final = "post.created"
 EVENT_TYPES: Final = (JOB_COMPLETED, JOB_FAILED, POST_CREATED)
 
+
+def job_event_types(*, done: bool) -> tuple[str, ...]:
+    """The events a finished job emits: a DONE job its completion and its post, a FAILED
+    one its failure."""
+    return (JOB_COMPLETED, POST_CREATED) if done else (JOB_FAILED,)
+
+
 MAX_ENDPOINTS_PER_WORKSPACE: Final = 20  # per workspace and mode
 SECRET_PREFIX: Final = "whsec_"
 # After a rotation the previous secret keeps signing (a second signature) this long.

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         JobStatus,
         PostGenerationInput,
         ReserveSpendInput,
+        SettledJob,
         SettleJobInput,
     )
     from domain.job_lifecycle import READING_SOURCE, WRITING
@@ -46,6 +47,9 @@ PATCH_CANCEL_SETTLES = "cancel-settles-the-job"
 # A FAILED job's workflow ends Failed with the job's errorCode as the failure type, so the
 # Web UI's status filter and Failures count show it (the job row is unchanged).
 PATCH_FAILED_JOB_FAILS = "failed-job-fails-the-workflow"
+# Webhook events are emitted (the child workflow started) only when the job's settling
+# transaction found an enabled endpoint subscribed to them.
+PATCH_EMIT_ONLY_SUBSCRIBED = "webhook-events-only-when-subscribed"
 
 
 @workflow.defn
@@ -70,6 +74,9 @@ class PostGenerationWorkflow:
         self._admission: Admission | None = None
         self._admitting = False
         self._failure_cause: str | None = None
+        # From the job's final local activity; None when the job ended without one (a reset
+        # of a finished job), and then the child decides as before.
+        self._webhook_subscribers: bool | None = None
 
     @workflow.run
     async def run(self, job: PostGenerationInput) -> JobOutcome:
@@ -203,6 +210,7 @@ class PostGenerationWorkflow:
                 ),
                 **policies.DB_STEP,
             )
+            self._webhook_subscribers = completed.webhook_subscribers
         except (ActivityError, ApplicationError) as err:
             # Activities fail with ActivityError (cause: the ApplicationError); local
             # activities hand the ApplicationError over directly.
@@ -220,7 +228,7 @@ class PostGenerationWorkflow:
             self._failure_cause = operator_view.failure_cause(err)
             workflow.logger.warning("job failed with %s: %s", code, self._failure_cause)
             try:
-                await self._settle(
+                settled = await self._settle(
                     SettleJobInput(
                         job_id=job.job_id,
                         status=JobStatus.FAILED,
@@ -228,6 +236,7 @@ class PostGenerationWorkflow:
                         error_message=JOB_ERROR_MESSAGES[code],
                     )
                 )
+                self._webhook_subscribers = settled.webhook_subscribers
             except ApplicationError as settle_err:
                 finished = _already_finished(settle_err)
                 if finished is None or not workflow.patched(PATCH_FINISHED_JOB):
@@ -252,6 +261,8 @@ class PostGenerationWorkflow:
             return
         if not workflow.patched("webhook-events"):
             return
+        if self._webhook_subscribers is False and workflow.patched(PATCH_EMIT_ONLY_SUBSCRIBED):
+            return  # no endpoint wanted these events when the job finished
         try:
             await workflow.start_child_workflow(
                 "WebhookEventsWorkflow",
@@ -270,8 +281,8 @@ class PostGenerationWorkflow:
 
     # --- webhooks: end --------------------------------------------------------------------
 
-    async def _settle(self, request: SettleJobInput) -> None:
-        await workflow.execute_local_activity_method(
+    async def _settle(self, request: SettleJobInput) -> SettledJob:
+        return await workflow.execute_local_activity_method(
             SpendActivities.settle, request, **policies.DB_STEP
         )
 

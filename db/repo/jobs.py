@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import JobStatus
 from db.engine import Database
@@ -91,15 +92,20 @@ async def get_job(*, db: Database, job_id: str) -> Job | None:
         return await session.get(Job, job_id)
 
 
+# Built once: building the WHERE clause and its cache key per call was a fifth of the CPU
+# of a GET /v1/jobs/{id} (BENCHMARKS.md); the values are bound at execution.
+_VISIBLE_JOB = select(Job).where(
+    (Job.id == bindparam("job_id"))
+    & (Job.workspace_id == bindparam("workspace_id"))
+    & (Job.mode == bindparam("mode"))
+    & visible_to_customers()
+)
+
+
 async def get_visible_job(*, db: Database, job_id: str, workspace_id: str, mode: str) -> Job | None:
     async with db.read() as session:
         return await session.scalar(
-            select(Job).where(
-                (Job.id == job_id)
-                & (Job.workspace_id == workspace_id)
-                & (Job.mode == mode)
-                & visible_to_customers()
-            )
+            _VISIBLE_JOB, {"job_id": job_id, "workspace_id": workspace_id, "mode": mode}
         )
 
 
@@ -226,6 +232,7 @@ async def finish_job(
     error_message: str | None,
     now: datetime,
     post: PostDraft | None = None,
+    also: Callable[[AsyncSession, Job], Awaitable[None]] | None = None,
 ) -> Job:
     """Settle a job, in one transaction: store its post (if it has one), release what its
     reservation still holds, and record the outcome. A job is DONE exactly when its post
@@ -234,6 +241,9 @@ async def finish_job(
     Settling again the same way is a no-op (a retried step). A job DONE with its post is
     never turned FAILED or CANCELLED, and a FAILED or CANCELLED job never DONE, by a late
     or superseded run: that raises ``JobAlreadyFinished`` and changes nothing.
+
+    ``also`` runs in the same transaction before the commit: a read the caller needs from
+    the same snapshot (the workflow's "does any webhook endpoint want these events").
     """
     async with db.write() as session:
         job = await lock_job(session, job_id)
@@ -250,6 +260,8 @@ async def finish_job(
         job.error_code, job.error_message = error_code, error_message
         job.progress = job.progress_message = None
         job.completed_at = job.updated_at = now
+        if also is not None:
+            await also(session, job)
         await session.commit()
         return job
 

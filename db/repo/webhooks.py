@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import Database
 from db.repo._common import insert_ignore, newest_first_after, rowcount
@@ -183,6 +184,25 @@ class PendingDelivery:
     event_id: str
     event_type: str
     endpoint_id: str
+
+
+async def has_subscriber(
+    session: AsyncSession, *, workspace_id: str, mode: str, event_types: Sequence[str]
+) -> bool:
+    """Whether an enabled endpoint of the workspace (in this mode) is subscribed to any of
+    ``event_types``: the same endpoints :func:`record_events` would deliver to."""
+    if not event_types:
+        return False
+    subscribed = await session.scalars(
+        select(WebhookEndpoint.events).where(
+            WebhookEndpoint.workspace_id == workspace_id,
+            WebhookEndpoint.mode == mode,
+            WebhookEndpoint.enabled.is_(True),
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    wanted = set(event_types)
+    return any(wanted.intersection(events) for events in subscribed)
 
 
 async def record_events(

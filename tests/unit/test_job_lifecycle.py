@@ -44,6 +44,8 @@ def test_retryability_derived_from_the_table_is_what_it_was() -> None:
         "provider_rejected",
         "spend_cap_exceeded",
         "project_unavailable",
+        # Added with the code itself: a retry helps once the worker has a provider key.
+        "provider_not_configured",
     }
     assert RETRY_CAN_FIX["project_unavailable"] == " Once the project is active again."
 
