@@ -5,7 +5,8 @@ verifies with the ``standardwebhooks`` package against the secrets it was told) 
 as scripted: tests push behaviours onto ``WebhookReceiver.script`` (in process), or use
 ``POST /_receiver/script`` (out of process); ``GET /_receiver/stats`` counts what arrived.
 Behaviours: ``ok`` (204), ``500``, ``410``, ``302`` (a redirect to /elsewhere, which must
-never be followed), ``slow`` (answers after ``slow_seconds``), ``down`` (503 for all).
+never be followed), ``slow`` (answers after ``slow_seconds``), ``hang`` (answers after
+``hang_seconds``, longer than the sender waits: a timeout), ``down`` (503 for all).
 Run it alone with ``python -m devtools.webhook_receiver --port 8766``.
 """
 
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-Behaviour = Literal["ok", "500", "410", "302", "slow", "down"]
+Behaviour = Literal["ok", "500", "410", "302", "slow", "hang", "down"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Received:
 @dataclass
 class WebhookReceiver:
     slow_seconds: float = 5.0
+    hang_seconds: float = 60.0
     down: bool = False
     script: deque[Behaviour] = field(default_factory=deque)
     secrets: dict[str, list[str]] = field(default_factory=dict)  # name → accepted secrets
@@ -95,8 +97,8 @@ class WebhookReceiver:
             )
         )
         self.answered[behaviour] += 1
-        if behaviour == "slow":
-            await asyncio.sleep(self.slow_seconds)
+        if behaviour in ("slow", "hang"):
+            await asyncio.sleep(self.slow_seconds if behaviour == "slow" else self.hang_seconds)
             return Response(status_code=204)
         if behaviour == "302":
             return Response(status_code=302, headers={"location": "/elsewhere"})
@@ -113,6 +115,8 @@ class WebhookReceiver:
             self.down = bool(body["down"])
         if "slowSeconds" in body:
             self.slow_seconds = float(body["slowSeconds"])
+        if "hangSeconds" in body:
+            self.hang_seconds = float(body["hangSeconds"])
         for behaviour in body.get("script", []):
             self.script.append(behaviour)
         for name, secrets in body.get("secrets", {}).items():

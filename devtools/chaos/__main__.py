@@ -35,6 +35,7 @@ from devtools.chaos.scenarios import (
     load,
     postgres,
     processes,
+    webhooks,
 )
 from devtools.chaos.stack import ChaosStack, Ports
 
@@ -51,6 +52,7 @@ SCENARIOS: dict[str, Scenario] = {
     "key_timing": access.key_timing,
     "terminate_mid_call": lifecycle.terminate_mid_call,
     "cancel_running": lifecycle.cancel_running,
+    "webhook_outage": webhooks.webhook_outage,
 }
 
 
