@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from collections import Counter, deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -134,6 +136,28 @@ class WebhookReceiver:
                 "unverified": sum(1 for r in self.received if not r.verified),
             }
         )
+
+
+@contextlib.asynccontextmanager
+async def serving(receiver: WebhookReceiver, port: int) -> AsyncIterator[None]:
+    """The receiver's app served on 127.0.0.1:``port`` in this event loop for the block;
+    outside it nothing listens there (an attempt then gets a refused connection)."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # the bind failed: raise it
+            raise RuntimeError("the webhook receiver stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
 
 
 def main() -> None:

@@ -11,12 +11,10 @@ while requests are in flight at the receiver. The chaos stack caps the backoff
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import uvicorn
 from sqlalchemy import func, select
 
 from db.tables import WebhookAttempt, WebhookDelivery, WebhookEvent
@@ -24,7 +22,7 @@ from devtools.chaos.context import Context
 from devtools.chaos.report import Result
 from devtools.chaos.traffic import Submission, submit_until_accepted
 from devtools.tenants import Tenant
-from devtools.webhook_receiver import Behaviour, WebhookReceiver
+from devtools.webhook_receiver import Behaviour, WebhookReceiver, serving
 
 ENDPOINTS = ("a", "b")
 EVENTS = ["job.completed", "job.failed", "post.created"]
@@ -33,25 +31,6 @@ CHECKED = (
     "every (event, endpoint) with a 2xx; every request verifies with standardwebhooks; "
     "duplicates only as repeats of the same webhook-id with the same body; job invariants"
 )
-
-
-@contextlib.asynccontextmanager
-async def listening(receiver: WebhookReceiver, port: int) -> AsyncIterator[None]:
-    """The receiver's app served on ``port`` for the block; outside it, nothing listens
-    there, so a delivery attempt gets a refused connection."""
-    server = uvicorn.Server(
-        uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()  # the bind failed: raise it
-        await asyncio.sleep(0.05)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _register(ctx: Context, tenant: Tenant, receiver: WebhookReceiver, port: int) -> None:
@@ -127,13 +106,12 @@ async def webhook_outage(ctx: Context) -> Result:
     refused_attempts = await _attempts(ctx, tenant.workspace_id)
 
     # 2. Back, but failing: 500s, then answers after the attempt bound, then slow ones.
-    failing: list[Behaviour] = ["500"] * 8 + ["hang"] * 4 + ["slow"] * 6
-    receiver.script.extend(failing)
+    receiver.script.extend(_times("500", 8) + _times("hang", 4) + _times("slow", 6))
     kill_landed: list[int] = []
-    async with listening(receiver, port):
+    async with serving(receiver, port):
         # 3. The worker killed while requests are in flight at the receiver.
         for k in range(kills):
-            receiver.script.extend(["slow"] * 6)
+            receiver.script.extend(_times("slow", 6))
             more = asyncio.create_task(_jobs(ctx, tenant, f"kill{k}", jobs_kill // kills))
             busy = await _until(lambda: _in_flight(receiver) > 0, timeout=60)
             kill_landed.append(_in_flight(receiver) if busy else 0)
@@ -151,6 +129,10 @@ async def webhook_outage(ctx: Context) -> Result:
     result.expect(sum(kill_landed) > 0, "no kill landed while a request was in flight")
     result.seconds = time.monotonic() - started
     return result
+
+
+def _times(behaviour: Behaviour, n: int) -> list[Behaviour]:
+    return [behaviour] * n
 
 
 def _in_flight(receiver: WebhookReceiver) -> int:
