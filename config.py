@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     webhook_allow_private: bool | None = None
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=30)  # one attempt
     webhook_max_concurrent_deliveries: PositiveInt = 50
+    # Longest wait between two attempts (the backoff doubles from 5 s up to this); lowered
+    # only so chaos runs finish in bounded time. Read by the activity that records the
+    # deliveries and passed to each delivery workflow in its input.
+    webhook_max_backoff_seconds: float = Field(default=21_600.0, gt=0, le=21_600)
 
     # --- worker --------------------------------------------------------------------------
     worker_max_concurrent_activities: PositiveInt = 100

@@ -341,6 +341,9 @@ class DeliveryStart(_Model):
     endpoint_id: str
     workspace_id: str
     mode: JobMode
+    # The longest wait between attempts (SCRIPE_WEBHOOK_MAX_BACKOFF_SECONDS when the
+    # delivery was recorded); None, as in inputs from before the setting: the default 6 h.
+    max_backoff_seconds: float | None = None
 
 
 class EmittedEvents(_Model):

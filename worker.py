@@ -117,6 +117,7 @@ def build_webhook_worker(client: Client, settings: Settings, resources: WorkerRe
         http=resources.http,
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private=settings.webhooks_allow_private,
+        max_backoff_seconds=settings.webhook_max_backoff_seconds,
     )
     return Worker(
         client,

@@ -156,12 +156,14 @@ class WebhookActivities:
         http: httpx.AsyncClient,
         timeout_seconds: float,
         allow_private: bool,
+        max_backoff_seconds: float | None = None,
         resolver: Resolver = system_resolver,
     ) -> None:
         self._db = db
         self._http = http
         self._timeout = timeout_seconds
         self._allow_private = allow_private
+        self._max_backoff_seconds = max_backoff_seconds
         self._resolver = resolver
 
     @activity.defn(name="record_job_events")
@@ -190,6 +192,7 @@ class WebhookActivities:
                     endpoint_id=p.endpoint_id,
                     workspace_id=request.workspace_id,
                     mode=JobMode(request.mode),
+                    max_backoff_seconds=self._max_backoff_seconds,
                 )
                 for p in pending
             ],

@@ -5,7 +5,8 @@ verifies with the ``standardwebhooks`` package against the secrets it was told) 
 as scripted: tests push behaviours onto ``WebhookReceiver.script`` (in process), or use
 ``POST /_receiver/script`` (out of process); ``GET /_receiver/stats`` counts what arrived.
 Behaviours: ``ok`` (204), ``500``, ``410``, ``302`` (a redirect to /elsewhere, which must
-never be followed), ``slow`` (answers after ``slow_seconds``), ``down`` (503 for all).
+never be followed), ``slow`` (answers after ``slow_seconds``), ``hang`` (answers after
+``hang_seconds``, longer than the sender waits: a timeout), ``down`` (503 for all).
 Run it alone with ``python -m devtools.webhook_receiver --port 8766``.
 """
 
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from collections import Counter, deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -25,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-Behaviour = Literal["ok", "500", "410", "302", "slow", "down"]
+Behaviour = Literal["ok", "500", "410", "302", "slow", "hang", "down"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Received:
 @dataclass
 class WebhookReceiver:
     slow_seconds: float = 5.0
+    hang_seconds: float = 60.0
     down: bool = False
     script: deque[Behaviour] = field(default_factory=deque)
     secrets: dict[str, list[str]] = field(default_factory=dict)  # name → accepted secrets
@@ -95,8 +99,8 @@ class WebhookReceiver:
             )
         )
         self.answered[behaviour] += 1
-        if behaviour == "slow":
-            await asyncio.sleep(self.slow_seconds)
+        if behaviour in ("slow", "hang"):
+            await asyncio.sleep(self.slow_seconds if behaviour == "slow" else self.hang_seconds)
             return Response(status_code=204)
         if behaviour == "302":
             return Response(status_code=302, headers={"location": "/elsewhere"})
@@ -113,6 +117,8 @@ class WebhookReceiver:
             self.down = bool(body["down"])
         if "slowSeconds" in body:
             self.slow_seconds = float(body["slowSeconds"])
+        if "hangSeconds" in body:
+            self.hang_seconds = float(body["hangSeconds"])
         for behaviour in body.get("script", []):
             self.script.append(behaviour)
         for name, secrets in body.get("secrets", {}).items():
@@ -130,6 +136,28 @@ class WebhookReceiver:
                 "unverified": sum(1 for r in self.received if not r.verified),
             }
         )
+
+
+@contextlib.asynccontextmanager
+async def serving(receiver: WebhookReceiver, port: int) -> AsyncIterator[None]:
+    """The receiver's app served on 127.0.0.1:``port`` in this event loop for the block;
+    outside it nothing listens there (an attempt then gets a refused connection)."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # the bind failed: raise it
+            raise RuntimeError("the webhook receiver stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
 
 
 def main() -> None:

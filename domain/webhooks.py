@@ -105,11 +105,21 @@ def event_body(envelope: dict[str, Any]) -> str:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
-def retry_delay(attempt: int, jitter: float) -> timedelta:
-    """Wait after the ``attempt``-th failed attempt: 5 s doubling to at most 6 h, then
-    "equal jitter" (half fixed, half random with ``jitter`` in [0, 1)) so endpoints that
-    failed together do not all come back at the same second."""
-    base: timedelta = min(FIRST_RETRY * (2 ** max(0, attempt - 1)), MAX_RETRY_INTERVAL)
+def max_retry_interval(max_backoff_seconds: float | None) -> timedelta:
+    """The cap of the backoff: the configured one, or the default 6 h."""
+    if max_backoff_seconds is None:
+        return MAX_RETRY_INTERVAL
+    return min(timedelta(seconds=max_backoff_seconds), MAX_RETRY_INTERVAL)
+
+
+def retry_delay(
+    attempt: int, jitter: float, max_interval: timedelta = MAX_RETRY_INTERVAL
+) -> timedelta:
+    """Wait after the ``attempt``-th failed attempt: 5 s doubling to at most
+    ``max_interval`` (6 h unless configured lower), then "equal jitter" (half fixed, half
+    random with ``jitter`` in [0, 1)) so endpoints that failed together do not all come
+    back at the same second."""
+    base: timedelta = min(FIRST_RETRY * (2 ** max(0, attempt - 1)), max_interval)
     half: timedelta = base / 2
     return half + half * jitter
 

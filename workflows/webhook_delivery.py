@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         delivery_search_attributes,
         delivery_workflow_id,
     )
-    from domain.webhooks import GIVE_UP_AFTER, retry_delay
+    from domain.webhooks import GIVE_UP_AFTER, max_retry_interval, retry_delay
     from workflows import policies
 
 # One attempt: the HTTP call is bounded by SCRIPE_WEBHOOK_TIMEOUT_SECONDS (≤ 30 s) inside
@@ -72,6 +72,8 @@ class WebhookDeliveryWorkflow:
     async def run(self, delivery: DeliveryStart) -> DeliveryAttemptResult:
         failing_since = workflow.now()
         attempts = 0
+        # From the input, never from the environment: a replay must compute the same waits.
+        cap = max_retry_interval(delivery.max_backoff_seconds)
         while True:
             result = await self._attempt(delivery)
             attempts += 1
@@ -79,7 +81,7 @@ class WebhookDeliveryWorkflow:
                 return self._finish("DELIVERED", result)
             if result.outcome in ("gone", "skipped"):
                 return self._finish("FAILED", result)
-            delay = retry_delay(attempts, workflow.random().random())
+            delay = retry_delay(attempts, workflow.random().random(), cap)
             if workflow.now() + delay - failing_since > GIVE_UP_AFTER:
                 await workflow.execute_local_activity_method(
                     WebhookActivities.give_up,

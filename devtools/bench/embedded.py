@@ -58,6 +58,7 @@ class EmbeddedStack:
             openai_base_url=self._llm_url("fast"),
             rate_limit_per_minute=BENCH_RATE_LIMIT_PER_MINUTE,
             worker_metrics_port=free_port(),
+            webhook_allow_private=True,  # (e) delivers to a receiver on loopback
         )
         self.tenant: Tenant | None = None
         self.client: Client | None = None

@@ -257,6 +257,14 @@ def slow_table(r: Results) -> list[str]:
     ]
 
 
+def webhooks_table(r: Results) -> list[str]:
+    counts = ", ".join(f"{k} {v}" for k, v in r.webhook_counts.items())
+    rows = [f"| webhooks ({counts}) | p50 | p99 | errors |", "|---|---|---|---|"]
+    for name, s in r.webhooks.items():
+        rows.append(f"| {name} | {_ms(s.p50)} | {_ms(s.p99)} | {s.errors} |")
+    return rows
+
+
 def _cpu(step: LoadStep) -> str:
     return ", ".join(
         f"{n} {v:.0f}%" for n, v in sorted(step.cpu.items(), key=lambda i: -i[1]) if v >= 1
@@ -305,6 +313,7 @@ def render(r: Results) -> str:
         f"#### Throughput (knee: {knee})",
         "",
         *throughput_table(r),
+        *(["", "#### Webhooks", "", *webhooks_table(r)] if r.webhooks else []),
     ]
     return "\n".join(parts) + "\n"
 

@@ -48,6 +48,9 @@ class Results:
     slow_llm_ms: int = 2000
     scaled_out: bool = False  # two workers and two API processes (the slow-LLM phase is off)
     environment: dict[str, str] = field(default_factory=dict)
+    # (e) webhooks: POST-to-DONE with and without two endpoints, alternated, and the lag.
+    webhooks: dict[str, Samples] = field(default_factory=dict)
+    webhook_counts: dict[str, int] = field(default_factory=dict)
 
 
 def stack_ms_per_op(results: Results, name: str, samples: Samples) -> float:

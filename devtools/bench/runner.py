@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+from devtools.bench import webhooks
 from devtools.bench.api_load import ApiClient, ApiDriver
 from devtools.bench.embedded import EmbeddedStack
 from devtools.bench.floor import Floor
@@ -84,7 +85,26 @@ class Runner:
         for name in [*names, "temporal"]:
             pid = self.stack.processes.pid(name)
             self.results.peak_rss_mb[f"{name}, after 4× overload"] = peak_rss_mb(pid)
+        await self.webhooks_phase()
         return self.results
+
+    async def webhooks_phase(self) -> None:
+        """(e) POST-to-DONE with two webhook endpoints next to without, and delivery lag."""
+        jobs = max(10, self.plan.serial // 2)
+        self.log(f"(e) webhooks: {jobs} jobs per series, alternated, 2 endpoints on a receiver")
+        settings = self.stack.settings
+        figures = await webhooks.measure(
+            settings, self.api, settings.api_host, settings.api_port, jobs
+        )
+        self.results.webhooks = figures.series
+        self.results.webhook_counts = {
+            "jobs per series": figures.jobs_per_series,
+            "deliveries received": figures.deliveries,
+            "deliveries missing": figures.delivery_errors,
+        }
+        for name, s in figures.series.items():
+            self.log(f"  {name:44s} p50 {s.p50:7.1f} ms  p99 {s.p99:7.1f} ms")
+        await self.api.drained()
 
     async def floor_phase(self) -> None:
         self.log("(a) floor: raw temporalio on the same server")

@@ -36,6 +36,7 @@ from devtools.chaos.scenarios import (
     money,
     postgres,
     processes,
+    webhooks,
 )
 from devtools.chaos.stack import ChaosStack, Ports
 
@@ -54,6 +55,7 @@ SCENARIOS: dict[str, Scenario] = {
     "cancel_running": lifecycle.cancel_running,
     "long_db_outage": money.long_db_outage,
     "expensive_model": money.expensive_model,
+    "webhook_outage": webhooks.webhook_outage,
 }
 
 

@@ -81,6 +81,11 @@ class ChaosStack:
             log_level="WARNING",
             worker_metrics_port=0,
             worker_graceful_shutdown_seconds=5,
+            # The webhook scenario: a receiver on loopback, short attempts, and a backoff
+            # capped so an outage of minutes ends in bounded time (default: 6 h).
+            webhook_allow_private=True,
+            webhook_timeout_seconds=3,
+            webhook_max_backoff_seconds=15,
         )
         self.env = {**settings_env(self.settings), **self.extra_env}
         self.worker_identity = ""
