@@ -8,9 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from devtools.browser import dump_dom, screenshot
-from tests.api.test_openapi import OPERATION_IDS
-from tests.conftest import Stack
-from tests.integration.test_web_ui import chromium  # noqa: F401  (the fixture)
+from tests.utils.openapi import OPERATION_IDS
+from tests.utils.stack import Stack
 from tests.utils.waiting import eventually
 
 

@@ -1,0 +1,173 @@
+"""Every route × every kind of caller: the expected status, and nothing of the
+owner's data in any answer to someone else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from db.repo import api_keys as keys_repo
+from devtools.tenants import Tenant, generation_body, make_key
+from tests.utils.envelope import assert_envelope
+from tests.utils.jobs import done_job
+from tests.utils.stack import Stack
+
+
+@dataclass(frozen=True)
+class Owned:
+    owner: Tenant
+    job_id: str
+    post_id: str
+    endpoint_id: str = ""
+
+
+ROUTES = [
+    ("POST", "/v1/posts/generations"),
+    ("GET", "/v1/posts/{post_id}"),
+    ("GET", "/v1/posts"),
+    ("GET", "/v1/jobs/{job_id}"),
+    ("GET", "/v1/jobs"),
+    ("POST", "/v1/jobs/{job_id}/cancel"),
+    ("GET", "/v1/projects"),
+    ("GET", "/v1/projects/{project_id}"),
+    ("GET", "/v1/workspaces/me"),
+    ("GET", "/v1/health"),
+    ("POST", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"),
+]
+
+# status for each caller that is not the owner; None: the route needs no key.
+UNAUTHENTICATED = {
+    "no key": (401, "invalid_token"),
+    "malformed key": (401, "invalid_token"),
+    "unknown key": (401, "invalid_token"),
+    "revoked key": (401, "key_revoked"),
+    "expired key": (401, "key_expired"),
+}
+# (other workspace, other mode of the same workspace)
+AUTHENTICATED: dict[tuple[str, str], tuple[int, int]] = {
+    ("POST", "/v1/posts/generations"): (404, 202),  # projects belong to the workspace
+    ("GET", "/v1/posts/{post_id}"): (404, 404),
+    ("GET", "/v1/posts"): (200, 200),
+    ("GET", "/v1/jobs/{job_id}"): (404, 404),
+    ("GET", "/v1/jobs"): (200, 200),
+    ("POST", "/v1/jobs/{job_id}/cancel"): (404, 404),
+    ("GET", "/v1/projects"): (200, 200),
+    ("GET", "/v1/projects/{project_id}"): (404, 200),
+    ("GET", "/v1/workspaces/me"): (200, 200),
+    ("GET", "/v1/health"): (200, 200),
+    ("POST", "/v1/webhook-endpoints"): (201, 201),  # each creates its own
+    ("GET", "/v1/webhook-endpoints"): (200, 200),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): (404, 404),
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): (404, 404),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): (404, 404),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): (404, 404),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): (404, 404),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry"): (404, 404),
+}
+
+
+async def callers(stack: Stack, owner: Tenant) -> dict[str, dict[str, str]]:
+    revoked, revoked_id = await make_key(
+        stack.db, stack.settings.signing_key(), owner.workspace_id, "test"
+    )
+    await keys_repo.revoke_api_key(db=stack.db, key_id=revoked_id, now=datetime.now(UTC))
+    expired, _ = await make_key(
+        stack.db,
+        stack.settings.signing_key(),
+        owner.workspace_id,
+        "test",
+        expires_at=datetime.now(UTC) - timedelta(minutes=1),
+    )
+    other = await stack.tenant()
+    return {
+        "no key": {},
+        "malformed key": {"Authorization": "Bearer scripe_sk_test_short"},
+        "unknown key": {"Authorization": "Bearer scripe_sk_test_" + "b" * 32},
+        "revoked key": {"Authorization": f"Bearer {revoked}"},
+        "expired key": {"Authorization": f"Bearer {expired}"},
+        "other workspace": other.headers("test"),
+        "other mode": owner.headers("live"),
+    }
+
+
+def request_for(route: tuple[str, str], owned: Owned) -> dict[str, Any]:
+    method, template = route
+    path = template.format(
+        post_id=owned.post_id,
+        job_id=owned.job_id,
+        project_id=owned.owner.project_id,
+        endpoint_id=owned.endpoint_id,
+        delivery_id="whd_" + "a" * 26,
+    )
+    kwargs: dict[str, Any] = {"method": method, "url": path}
+    if template == "/v1/posts":
+        kwargs["params"] = {"projectId": owned.owner.project_id}
+    if template == "/v1/posts/generations":
+        kwargs["json"] = generation_body(owned.owner)
+    if template == "/v1/webhook-endpoints":
+        kwargs["json"] = {"url": "https://8.8.8.8/hooks", "events": ["job.completed"]}
+    if method == "PATCH":
+        kwargs["json"] = {"enabled": False}
+    return kwargs
+
+
+@pytest.fixture
+async def owned(stack: Stack, tenant: Tenant) -> Owned:
+    endpoint = await stack.http.post(
+        "/v1/webhook-endpoints",
+        json={"url": "https://8.8.8.8/hooks", "events": ["job.completed"]},
+        headers=tenant.headers("test"),
+    )
+    job = await done_job(stack, tenant)
+    return Owned(tenant, job["id"], job["result"]["postId"], endpoint.json()["data"]["id"])
+
+
+async def test_the_matrix_covers_every_route(stack: Stack) -> None:
+    document = (await stack.http.get("/openapi.json")).json()
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+    assert documented == set(ROUTES)
+
+
+async def test_every_route_for_every_kind_of_caller(stack: Stack, owned: Owned) -> None:
+    who = await callers(stack, owned.owner)
+    # Ids are unique; post text is not (other posts quote the same source), so ids it is.
+    owner_secrets = {owned.job_id, owned.post_id}
+    checked = 0
+    for route in ROUTES:
+        needs_key = route != ("GET", "/v1/health")
+        for caller, headers in who.items():
+            response = await stack.http.request(**request_for(route, owned), headers=headers)
+            checked += 1
+            where = f"{caller} {route}"
+            if caller in UNAUTHENTICATED and needs_key:
+                status, code = UNAUTHENTICATED[caller]
+                assert_envelope(response, status, code)
+            else:
+                other_workspace, other_mode = AUTHENTICATED[route]
+                expected = other_workspace if caller == "other workspace" else other_mode
+                if expected == 202 and response.status_code == 200:
+                    expected = 200  # the job finished within the request: same rule
+                assert response.status_code == expected, (where, response.text)
+                if expected == 404:
+                    assert_envelope(response, 404, "not_found")
+            leaked = [s for s in owner_secrets if s in response.text]
+            if caller == "other workspace":
+                leaked += [
+                    s
+                    for s in (owned.owner.workspace_id, owned.owner.project_id)
+                    if s in response.text
+                ]
+            assert not leaked, (where, leaked)
+    assert checked == len(ROUTES) * len(who)
