@@ -121,8 +121,17 @@ def request_for(route: tuple[str, str], owned: Owned) -> dict[str, Any]:
     return kwargs
 
 
-@pytest.fixture
-async def owned(stack: Stack, tenant: Tenant) -> Owned:
+CALLERS = [*UNAUTHENTICATED, "other workspace", "other mode"]
+# One test id per route and caller, in the order the matrix was always walked (routes
+# outer): the owner's live-mode POST creates a job before the later routes are asked.
+CASES = [(route, caller) for route in ROUTES for caller in CALLERS]
+
+
+@pytest.fixture(scope="module")
+async def owned(stack: Stack) -> Owned:
+    """One owner for the whole matrix: a finished job, its post and a webhook endpoint."""
+    stack.clock.reset()
+    tenant = await stack.tenant()
     endpoint = await stack.http.post(
         "/v1/webhook-endpoints",
         json={"url": "https://8.8.8.8/hooks", "events": ["job.completed"]},
@@ -130,6 +139,13 @@ async def owned(stack: Stack, tenant: Tenant) -> Owned:
     )
     job = await done_job(stack, tenant)
     return Owned(tenant, job["id"], job["result"]["postId"], endpoint.json()["data"]["id"])
+
+
+@pytest.fixture(scope="module")
+async def who(stack: Stack, owned: Owned) -> dict[str, dict[str, str]]:
+    headers = await callers(stack, owned.owner)
+    assert list(headers) == CALLERS  # every kind of caller has its own test ids
+    return headers
 
 
 async def test_the_matrix_covers_every_route(stack: Stack) -> None:
@@ -140,34 +156,31 @@ async def test_the_matrix_covers_every_route(stack: Stack) -> None:
     assert documented == set(ROUTES)
 
 
-async def test_every_route_for_every_kind_of_caller(stack: Stack, owned: Owned) -> None:
-    who = await callers(stack, owned.owner)
+@pytest.mark.parametrize(
+    ("route", "caller"), CASES, ids=[f"{m} {path} as {caller}" for (m, path), caller in CASES]
+)
+async def test_every_route_for_every_kind_of_caller(
+    stack: Stack, owned: Owned, who: dict[str, dict[str, str]], route: tuple[str, str], caller: str
+) -> None:
     # Ids are unique; post text is not (other posts quote the same source), so ids it is.
     owner_secrets = {owned.job_id, owned.post_id}
-    checked = 0
-    for route in ROUTES:
-        needs_key = route != ("GET", "/v1/health")
-        for caller, headers in who.items():
-            response = await stack.http.request(**request_for(route, owned), headers=headers)
-            checked += 1
-            where = f"{caller} {route}"
-            if caller in UNAUTHENTICATED and needs_key:
-                status, code = UNAUTHENTICATED[caller]
-                assert_envelope(response, status, code)
-            else:
-                other_workspace, other_mode = AUTHENTICATED[route]
-                expected = other_workspace if caller == "other workspace" else other_mode
-                if expected == 202 and response.status_code == 200:
-                    expected = 200  # the job finished within the request: same rule
-                assert response.status_code == expected, (where, response.text)
-                if expected == 404:
-                    assert_envelope(response, 404, "not_found")
-            leaked = [s for s in owner_secrets if s in response.text]
-            if caller == "other workspace":
-                leaked += [
-                    s
-                    for s in (owned.owner.workspace_id, owned.owner.project_id)
-                    if s in response.text
-                ]
-            assert not leaked, (where, leaked)
-    assert checked == len(ROUTES) * len(who)
+    needs_key = route != ("GET", "/v1/health")
+    response = await stack.http.request(**request_for(route, owned), headers=who[caller])
+    where = f"{caller} {route}"
+    if caller in UNAUTHENTICATED and needs_key:
+        status, code = UNAUTHENTICATED[caller]
+        assert_envelope(response, status, code)
+    else:
+        other_workspace, other_mode = AUTHENTICATED[route]
+        expected = other_workspace if caller == "other workspace" else other_mode
+        if expected == 202 and response.status_code == 200:
+            expected = 200  # the job finished within the request: same rule
+        assert response.status_code == expected, (where, response.text)
+        if expected == 404:
+            assert_envelope(response, 404, "not_found")
+    leaked = [s for s in owner_secrets if s in response.text]
+    if caller == "other workspace":
+        leaked += [
+            s for s in (owned.owner.workspace_id, owned.owner.project_id) if s in response.text
+        ]
+    assert not leaked, (where, leaked)
