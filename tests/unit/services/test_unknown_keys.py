@@ -13,7 +13,7 @@ from devtools.tenants import make_key
 from services.auth import UNAUTHENTICATED_PER_MINUTE, ApiKeyAuthenticator
 from services.clock import SystemClock
 from services.errors import InvalidToken, RateLimited
-from tests.utils.stack import Stack
+from tests.utils.inprocess import ApiStack
 
 
 def random_key() -> str:
@@ -35,13 +35,13 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def authenticator(stack: Stack) -> ApiKeyAuthenticator:
+def authenticator(stack: ApiStack) -> ApiKeyAuthenticator:
     return ApiKeyAuthenticator(
         db=stack.db, secret=stack.settings.signing_key(), cache_seconds=2, clock=SystemClock()
     )
 
 
-async def test_an_unknown_key_is_looked_up_once(stack: Stack, lookups: list[str]) -> None:
+async def test_an_unknown_key_is_looked_up_once(stack: ApiStack, lookups: list[str]) -> None:
     keys = authenticator(stack)
     token = random_key()
     for _ in range(5):
@@ -51,7 +51,7 @@ async def test_an_unknown_key_is_looked_up_once(stack: Stack, lookups: list[str]
 
 
 async def test_an_address_trying_many_keys_is_limited_but_valid_keys_are_not(
-    stack: Stack, lookups: list[str]
+    stack: ApiStack, lookups: list[str]
 ) -> None:
     keys = authenticator(stack)
     tenant = await stack.tenant()
