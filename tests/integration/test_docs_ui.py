@@ -26,7 +26,8 @@ class _Operations(HTMLParser):
         classes = (values.get("class") or "").split()
         if "opblock" in classes:
             methods = [c.removeprefix("opblock-") for c in classes if c.startswith("opblock-")]
-            self._method = next((m for m in methods if m in ("get", "post")), None)
+            verbs = ("get", "post", "patch", "delete")
+            self._method = next((m for m in methods if m in verbs), None)
         if "opblock-summary-path" in classes and self._method and values.get("data-path"):
             self.operations.add((self._method, str(values["data-path"])))
 

@@ -22,6 +22,7 @@ from contracts import (
     job_events_workflow_id,
     webhook_task_queue,
 )
+from tests.utils.outcomes import job_outcome
 from tests.utils.workflow_harness import Harness
 from workflows.post_generation import PostGenerationWorkflow
 
@@ -57,7 +58,8 @@ async def test_a_failed_job_emits_and_a_cancelled_one_does_not(
     ]
     failed = harness.job()
     _, handle = await harness.admit_and_run(failed)
-    assert (await handle.result()).status is JobStatus.FAILED
+    # A FAILED job's workflow ends Failed (docs/versioning.md): its outcome is in the failure.
+    assert (await job_outcome(handle)).status is JobStatus.FAILED
     events = harness.env.client.get_workflow_handle(job_events_workflow_id(failed.job_id))
     assert (await events.describe()).workflow_type == "WebhookEventsWorkflow"
     await events.terminate()
