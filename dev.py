@@ -3,7 +3,9 @@
 project (again only when pyproject.toml changed), then run the command inside it.
 
     python3 dev.py run      the embedded stack (Temporal dev server, worker, API)
-    python3 dev.py test     the whole test suite (extra arguments go to pytest)
+    python3 dev.py test     the whole test suite, both tiers (extra arguments go to pytest)
+    python3 dev.py test --unit         the unit tier: no servers, under a minute
+    python3 dev.py test --integration  the integration tier: dev server, worker, browser...
     python3 dev.py lint     ruff and mypy
     python3 dev.py bench    the benchmark (writes BENCHMARKS.md)
     python3 dev.py chaos    the reliability suite (--short: the CI form; see RELIABILITY.md)
@@ -52,11 +54,28 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+# The test tiers (README "Tests"): tests/unit needs no server of any kind (its PostgreSQL
+# and Redis variants run with the integration tier's servers, so they are left out here);
+# tests/integration starts the Temporal dev server, workers, processes and a browser.
+TIERS = {
+    "--unit": ["tests/unit", "-m", "not postgres and not redis"],
+    "--integration": ["tests/integration"],
+}
+
+
+def pytest_argv(rest: list[str]) -> list[str]:
+    tiers = [arg for arg in rest if arg in TIERS]
+    if len(tiers) > 1:
+        sys.exit("choose one of --unit and --integration (or neither: both tiers)")
+    others = [arg for arg in rest if arg not in TIERS]
+    return [str(BIN / "python"), "-m", "pytest", *(TIERS[tiers[0]] if tiers else []), *others]
+
+
 def main() -> None:
     command, *rest = sys.argv[1:] or ["help"]
     commands = {
         "run": [str(BIN / "scripe"), "run", *rest],
-        "test": [str(BIN / "python"), "-m", "pytest", *rest],
+        "test": pytest_argv(rest),
         "lint": None,
         "bench": [str(BIN / "python"), "-m", "devtools.bench", *rest],
         "chaos": [str(BIN / "python"), "-m", "devtools.chaos", *rest],

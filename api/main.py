@@ -39,10 +39,13 @@ def create_app(
     *,
     clock: Clock | None = None,
     temporal_client: Client | None = None,
+    temporal_jobs: TemporalJobs | None = None,
     migrate: bool = True,
 ) -> FastAPI:
     """Build the app. Tests pass their own clock and Temporal client; production passes
-    nothing and gets the system clock and a client from settings."""
+    nothing and gets the system clock and a client from settings. The unit tests pass
+    ``temporal_jobs`` instead: a fake of the API's one port to Temporal, so auth, versions,
+    validation and pagination run in process without any server."""
     settings = settings or get_settings()
     metrics = ApiMetrics()
 
@@ -51,14 +54,13 @@ def create_app(
         if migrate:
             await upgrade(settings.database_url)
         db = Database(settings.database_url, limits=INTERACTIVE)
-        client = temporal_client or await connect_temporal(settings, lazy=True)
         rate_limiter: RateLimiter = (
             RedisRateLimiter(settings.redis_url) if settings.redis_url else InMemoryRateLimiter()
         )
         app_clock = clock or SystemClock()
         secret = settings.signing_key()
-        temporal = TemporalJobs(
-            client=client,
+        temporal = temporal_jobs or TemporalJobs(
+            client=temporal_client or await connect_temporal(settings, lazy=True),
             task_queue=settings.temporal_task_queue,
             admission_timeout=settings.admission_timeout_ms / 1000,
         )

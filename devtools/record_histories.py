@@ -1,4 +1,4 @@
-"""Record workflow histories for the replay test (tests/workflows/test_replay.py).
+"""Record workflow histories for the replay test (tests/integration/workflows/test_replay.py).
 
 Histories are append-only: each released version of the workflow adds one history per
 path, named ``<version>_<path>.json``, and never rewrites an older one (the procedure:
@@ -57,7 +57,7 @@ from services.pagination import CursorCodec
 from worker import build_worker, worker_resources
 from workflows.post_generation import PostGenerationWorkflow
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories"
+OUT = Path(__file__).resolve().parent.parent / "tests" / "integration" / "workflows" / "histories"
 # The workflow version these recordings are of: bump it with every released change to the
 # workflow (a new ``workflow.patched`` id), and record a new set.
 VERSION = "v3"

@@ -18,8 +18,8 @@ import pytest
 from cli.supervisor import api_command
 from devtools.serving import free_port
 from devtools.tenants import Tenant, generation_body
-from tests.conftest import FakeLlm, Stack
 from tests.utils.processes import Process, Processes, process_env, processes
+from tests.utils.stack import FakeLlm, Stack
 from tests.utils.waiting import eventually
 
 

@@ -8,9 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from devtools.browser import dump_dom, screenshot
-from tests.api.test_openapi import OPERATION_IDS
-from tests.conftest import Stack
-from tests.integration.test_web_ui import chromium  # noqa: F401  (the fixture)
+from tests.utils.openapi import OPERATION_IDS
+from tests.utils.stack import Stack
 from tests.utils.waiting import eventually
 
 
@@ -27,9 +26,8 @@ class _Operations(HTMLParser):
         classes = (values.get("class") or "").split()
         if "opblock" in classes:
             methods = [c.removeprefix("opblock-") for c in classes if c.startswith("opblock-")]
-            self._method = next(
-                (m for m in methods if m in ("get", "post", "patch", "delete")), None
-            )
+            verbs = ("get", "post", "patch", "delete")
+            self._method = next((m for m in methods if m in verbs), None)
         if "opblock-summary-path" in classes and self._method and values.get("data-path"):
             self.operations.add((self._method, str(values["data-path"])))
 

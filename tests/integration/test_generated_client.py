@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from devtools.tenants import Tenant
-from tests.conftest import Stack
+from tests.utils.stack import Stack
 from tests.utils.waiting import eventually
 
 BIN = Path(sys.executable).parent

@@ -19,9 +19,9 @@ from db.repo import ledger
 from devtools.tenants import Tenant, generation_body
 from services.operator_jobs import OperatorJobs
 from services.reconciliation import Reconciler, StillRunning, ensure_reconciler_schedule
-from tests.api.test_errors_and_headers import assert_envelope
-from tests.conftest import FakeLlm, Stack
-from tests.integration.test_operator_search import scripe
+from tests.utils.cli import scripe
+from tests.utils.envelope import assert_envelope
+from tests.utils.stack import FakeLlm, Stack
 from tests.utils.waiting import eventually
 
 

@@ -22,9 +22,9 @@ from db.engine import Database
 from db.repo import ledger
 from devtools.serving import serve
 from devtools.tenants import Tenant, generation_body
-from tests.activities.test_llm import SETTINGS, JobRef, environment, request
-from tests.activities.test_llm import job as job  # noqa: F401 (fixture)
-from tests.conftest import Stack
+from tests.utils.llm_activity import SETTINGS, JobRef, environment, request
+from tests.utils.llm_activity import job as job  # noqa: F401 (fixture)
+from tests.utils.stack import Stack
 from worker import build_worker
 
 

@@ -44,9 +44,9 @@ from devtools.tenants import SOURCE_TEXT, Tenant, make_tenant
 from domain.money import NANOS_PER_CENT
 from domain.pricing import ModelPrice
 from ids import new_id
-from tests.conftest import FakeLlm, Stack, make_settings
 from tests.utils.outcomes import job_outcome
 from tests.utils.sqlite_lock import write_lock_held
+from tests.utils.stack import FakeLlm, Stack, make_settings
 from tests.utils.waiting import eventually
 from worker import build_worker, worker_resources
 from workflows import policies

@@ -27,8 +27,8 @@ from devtools.tenants import SOURCE_TEXT, Tenant, generation_body
 from ids import new_id
 from services.admission import TemporalJobs
 from services.operator_jobs import JobNotFound, NotRetryable, OperatorJobs
-from tests.conftest import FakeLlm, Stack
 from tests.utils.jobs import done_job
+from tests.utils.stack import FakeLlm, Stack
 from tests.utils.waiting import eventually
 from workflows.post_generation import PostGenerationWorkflow
 

@@ -3,12 +3,9 @@ the job id), in the Web UI's query language and with ``scripe jobs``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -17,12 +14,10 @@ from contracts import JobStatus
 from db.repo import projects as projects_repo
 from devtools.tenants import Tenant
 from services.operator_jobs import JobFilter, OperatorJobs, visibility_query
-from tests.conftest import FakeLlm, Stack
+from tests.utils.cli import scripe
 from tests.utils.jobs import done_job
-from tests.utils.processes import process_env
+from tests.utils.stack import FakeLlm, Stack
 from tests.utils.waiting import eventually
-
-SCRIPE = Path(sys.executable).parent / "scripe"
 
 
 @dataclass
@@ -154,20 +149,6 @@ def test_visibility_query_is_the_web_ui_syntax_and_refuses_anything_but_ids() ->
 
 
 # --- the CLI, as an operator runs it -----------------------------------------------------------
-
-
-async def scripe(stack: Stack, ui_port: int, *args: str) -> tuple[int, str, str]:
-    env = process_env(stack.settings, temporal_ui_url=f"http://127.0.0.1:{ui_port}")
-    process = await asyncio.create_subprocess_exec(
-        str(SCRIPE),
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
 
 
 async def test_scripe_jobs_list_show_and_retry(

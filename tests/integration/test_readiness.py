@@ -11,7 +11,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from cli.supervisor import wait_worker, worker_identity, worker_polling
-from tests.conftest import Stack
+from tests.utils.stack import Stack
 
 
 async def test_a_stale_poller_does_not_count_as_the_new_worker(stack: Stack) -> None:

@@ -8,19 +8,16 @@ Skipped when Debian's chromium is missing, unless SCRIPE_REQUIRE_BROWSER=1 (as i
 
 from __future__ import annotations
 
-import os
 import struct
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
-from devtools.browser import INSTALL_HINT, dump_dom, find_chromium
+from devtools.browser import dump_dom
 from devtools.screenshot import take
 from devtools.tenants import Tenant
-from tests.conftest import FakeLlm, Stack
 from tests.utils.jobs import done_job
+from tests.utils.stack import FakeLlm, Stack
 from tests.utils.waiting import eventually
 
 METADATA_FRAMES = (
@@ -28,17 +25,6 @@ METADATA_FRAMES = (
     "user-metadata-details",
     "user-metadata-current-details",
 )
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        reason = f"chromium is not installed ({INSTALL_HINT})"
-        if os.environ.get("SCRIPE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason}, and SCRIPE_REQUIRE_BROWSER=1")
-        pytest.skip(f"{reason}; SCRIPE_REQUIRE_BROWSER=1 makes this a failure")
-    return path
 
 
 class _Frames(HTMLParser):

@@ -35,8 +35,8 @@ from db.migrate import upgrade
 from db.repo import ledger, posts
 from devtools.serving import free_port, serve
 from devtools.tenants import Tenant, generation_body, make_tenant
-from tests.conftest import FakeLlm, make_settings
 from tests.utils.processes import Process, Processes, process_env, processes
+from tests.utils.stack import FakeLlm, make_settings
 from tests.utils.waiting import eventually
 from worker import EXIT_SHUTDOWN_TIMED_OUT
 

@@ -9,7 +9,7 @@ import httpx
 from devtools.tenants import Tenant, generation_body
 
 if TYPE_CHECKING:
-    from tests.conftest import Stack
+    from tests.utils.stack import Stack
 
 
 async def done_job(
