@@ -29,14 +29,13 @@ class JobRef:
     project_id: str
 
 
-@pytest.fixture
-async def job(any_db: Database) -> JobRef:
+async def admitted_job(db: Database, settings: Settings = SETTINGS) -> JobRef:
     """A RUNNING job holding a 5¢ reservation, as after admission."""
-    tenant = await make_tenant(any_db, SETTINGS.signing_key())
+    tenant = await make_tenant(db, settings.signing_key())
     job = new_id("job")
     now = datetime.now(UTC)
     await jobs_repo.insert_job(
-        db=any_db,
+        db=db,
         job_id=job,
         workspace_id=tenant.workspace_id,
         mode="live",
@@ -50,7 +49,7 @@ async def job(any_db: Database) -> JobRef:
         now=now,
     )
     admission = await ledger.reserve(
-        db=any_db,
+        db=db,
         job_id=job,
         run_id="run-1",
         workspace_id=tenant.workspace_id,
@@ -61,6 +60,11 @@ async def job(any_db: Database) -> JobRef:
     )
     assert admission.outcome == "accepted"
     return JobRef(job_id=job, workspace_id=tenant.workspace_id, project_id=tenant.project_id)
+
+
+@pytest.fixture
+async def job(any_db: Database) -> JobRef:
+    return await admitted_job(any_db)
 
 
 def request(job: JobRef, mode: JobMode = JobMode.LIVE, **options: Any) -> GeneratePostInput:

@@ -4,7 +4,7 @@ and fetched text reaches the history clean and cut to what the prompt uses."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -29,12 +29,11 @@ from contracts import (
 )
 from db.engine import Database
 from db.repo import jobs as jobs_repo
-from db.repo import ledger
 from db.repo import posts as posts_repo
 from devtools.serving import serve
-from devtools.tenants import make_tenant
 from domain.prompt import SOURCE_MAX_CHARS
 from ids import new_id
+from tests.utils.llm_activity import admitted_job
 
 SETTINGS = Settings(secret_key="storage-tests", url_fetch_allow_private=True)
 # Valid ISO 8601, and past year 9999 once in UTC: no database column can hold it.
@@ -42,34 +41,8 @@ FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=
 
 
 async def running_job(db: Database) -> tuple[str, str, str]:
-    tenant = await make_tenant(db, SETTINGS.signing_key())
-    job_id = new_id("job")
-    now = datetime.now(UTC)
-    await jobs_repo.insert_job(
-        db=db,
-        job_id=job_id,
-        workspace_id=tenant.workspace_id,
-        mode="live",
-        type="POST_GENERATION",
-        project_id=tenant.project_id,
-        idempotency_scope=None,
-        idempotency_generation=0,
-        fingerprint=None,
-        workflow_input={},
-        estimate_nanos=50_000_000,
-        now=now,
-    )
-    await ledger.reserve(
-        db=db,
-        job_id=job_id,
-        run_id="run-1",
-        workspace_id=tenant.workspace_id,
-        mode="live",
-        day=now.date(),
-        estimate_nanos=50_000_000,
-        now=now,
-    )
-    return job_id, tenant.workspace_id, tenant.project_id
+    ref = await admitted_job(db, SETTINGS)
+    return ref.job_id, ref.workspace_id, ref.project_id
 
 
 def complete_input(
