@@ -71,6 +71,24 @@ async def submit_until_accepted(
         await asyncio.sleep(interval)
 
 
+async def seconds_until_accepted(
+    http: httpx.AsyncClient, tenant: Tenant, *, interval: float, timeout: float = 120
+) -> float:
+    """How long after an outage until a new submission is admitted again. Raises when none
+    is within ``timeout``: a recovery that never came is a failed scenario, not a figure."""
+    started = time.monotonic()
+    # A fresh, valid Idempotency-Key (a malformed one is 400 and would never be admitted).
+    key = f"recovery-{uuid.uuid4().hex}"
+    submission = await submit_until_accepted(
+        http, tenant, key, mode="test", interval=interval, timeout=timeout
+    )
+    if submission.status not in (200, 202):
+        raise AssertionError(
+            f"no submission admitted within {timeout:g} s (last status {submission.status})"
+        )
+    return time.monotonic() - started
+
+
 async def wait_final(db: Database, job_ids: set[str], *, timeout: float) -> set[str]:
     """Until every job is in a final state; returns those that are not (empty: all done)."""
     deadline = time.monotonic() + timeout

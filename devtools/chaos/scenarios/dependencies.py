@@ -11,7 +11,13 @@ from pathlib import Path
 from devtools.chaos.context import Context
 from devtools.chaos.report import Result
 from devtools.chaos.scenarios.processes import CHECKED, feed
-from devtools.chaos.traffic import ProbeLog, probe_outage, submit_until_accepted, wait_final
+from devtools.chaos.traffic import (
+    ProbeLog,
+    probe_outage,
+    seconds_until_accepted,
+    submit_until_accepted,
+    wait_final,
+)
 
 LLM_FAULTS = ["429", "500", "hang", "malformed", "refusal"]
 
@@ -104,11 +110,7 @@ async def sqlite_locked(ctx: Context) -> Result:
         await holder
         stop.set()
         await prober
-        released = time.monotonic()
-        await submit_until_accepted(
-            ctx.http, tenant, f"recovery-{released}", mode="test", interval=0.1
-        )
-        recoveries.append(time.monotonic() - released)
+        recoveries.append(await seconds_until_accepted(ctx.http, tenant, interval=0.1))
     submissions = await feeding
     await ctx.expect_finished(result, submissions)
     await ctx.audit_into(result, tenant.workspace_id)

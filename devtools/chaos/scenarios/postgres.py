@@ -16,7 +16,12 @@ from devtools.chaos.proxy import TcpProxy
 from devtools.chaos.report import Result
 from devtools.chaos.scenarios.processes import CHECKED, feed
 from devtools.chaos.stack import ChaosStack
-from devtools.chaos.traffic import ProbeLog, probe_outage, submit_until_accepted
+from devtools.chaos.traffic import (
+    ProbeLog,
+    probe_outage,
+    seconds_until_accepted,
+    submit_until_accepted,
+)
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PORT_SHIFT = 20  # the PostgreSQL stack runs beside the SQLite one
@@ -94,9 +99,7 @@ async def _run(
         stop.set()
         await prober
         await proxy.start()
-        back = time.monotonic()
-        await submit_until_accepted(ctx.http, tenant, f"recovery-{back}", mode="test", interval=0.1)
-        recoveries.append(time.monotonic() - back)
+        recoveries.append(await seconds_until_accepted(ctx.http, tenant, interval=0.1))
     killed = []
     for _ in range(terminations):
         await asyncio.sleep(2)

@@ -13,6 +13,7 @@ from devtools.chaos.traffic import (
     ProbeLog,
     Submission,
     probe_outage,
+    seconds_until_accepted,
     submit_until_accepted,
 )
 from devtools.tenants import Tenant
@@ -149,6 +150,4 @@ async def _first_job(ctx: Context, tenant: Tenant) -> str:
 
 
 async def _seconds_until_accepting(ctx: Context, tenant: Tenant) -> float:
-    started = time.monotonic()
-    await submit_until_accepted(ctx.http, tenant, f"recovery-{started}", mode="test", interval=0.2)
-    return time.monotonic() - started
+    return await seconds_until_accepted(ctx.http, tenant, interval=0.2)
