@@ -23,8 +23,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -40,11 +38,11 @@ from devtools.tenants import Tenant
 from tests.utils.clock import MovableClock
 from tests.utils.stack import (
     TEMPORAL_CLI,
-    TEMPORAL_TEST_SERVER,
     FakeLlm,
     Stack,
     binary,
     make_settings,
+    time_skipping_server,
 )
 from tests.utils.workflow_harness import Harness, Script
 from worker import build_worker, worker_resources
@@ -79,21 +77,7 @@ async def temporal_env(temporal_ui_port: int) -> AsyncIterator[WorkflowEnvironme
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary(TEMPORAL_TEST_SERVER),
-        data_converter=pydantic_data_converter,
-    )
-    async with env:
-        # Workflows upsert these; unregistered, every workflow task would fail.
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-                    for key in SEARCH_ATTRIBUTES
-                },
-            )
-        )
+    async with time_skipping_server() as env:
         yield env
 
 

@@ -3,18 +3,24 @@ database and a Temporal dev server (the fixtures are in tests/integration/confte
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from config import Settings
+from contracts import SEARCH_ATTRIBUTES
 from db.engine import Database
 from devtools.fake_openai import FakeOpenAI
 from devtools.tenants import Tenant, make_tenant
@@ -84,3 +90,24 @@ class IdleApi:
 
     http: httpx.AsyncClient
     settings: Settings
+
+
+@contextlib.asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The Java time-skipping test server, with the search attributes the workflows upsert
+    (unregistered, every workflow task would fail)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary(TEMPORAL_TEST_SERVER),
+        data_converter=pydantic_data_converter,
+    )
+    async with env:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in SEARCH_ATTRIBUTES
+                },
+            )
+        )
+        yield env

@@ -7,16 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from contracts import SEARCH_ATTRIBUTES
 from devtools.serving import serve
 from devtools.webhook_receiver import WebhookReceiver
-from tests.utils.stack import TEMPORAL_TEST_SERVER, Stack, binary
+from tests.utils.stack import Stack, time_skipping_server
 from tests.utils.webhooks import Receiver
 from worker import build_webhook_worker
 
@@ -25,20 +21,7 @@ from worker import build_webhook_worker
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server per module here: these tests leave abandoned workflows and
     skip days of time, which other modules' tests must not inherit."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary(TEMPORAL_TEST_SERVER),
-        data_converter=pydantic_data_converter,
-    )
-    async with env:
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-                    for key in SEARCH_ATTRIBUTES
-                },
-            )
-        )
+    async with time_skipping_server() as env:
         yield env
 
 
