@@ -185,7 +185,8 @@ class JobErrorCode:
 JOB_ERRORS: Final[tuple[JobErrorCode, ...]] = (
     JobErrorCode(
         SPEND_CAP_EXCEEDED,
-        "The workspace's daily AI spend cap was reached before the job started.",
+        # Said of an admission refused after a 202 and of a call refused mid-job alike.
+        "The workspace's daily AI spend cap was reached: the job's AI call did not fit under it.",
         retryable=True,
         retry_can_fix=" Once the cap has room: raise it, or wait for 00:00 UTC.",
     ),

@@ -194,3 +194,11 @@ def test_the_module_is_pure_data_for_the_workflow_sandbox() -> None:
         for alias in node.names
     }
     assert imported <= {"__future__", "dataclasses", "enum", "typing"}
+
+
+def test_the_spend_cap_message_holds_for_a_call_refused_mid_job() -> None:
+    # The code is given both when admission is refused after a 202 and when a provider
+    # call's worst case does not fit once the job runs: the message must not say when.
+    message = contracts.JOB_ERROR_MESSAGES[lifecycle.SPEND_CAP_EXCEEDED]
+    assert "cap" in message
+    assert "before the job started" not in message
