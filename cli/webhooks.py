@@ -121,6 +121,7 @@ def retry_delivery(delivery_id: str) -> None:
                 task_queue=webhook_task_queue(settings.temporal_task_queue),
                 delivery_id=delivery_id,
                 now=datetime.now(UTC),
+                max_backoff_seconds=settings.webhook_max_backoff_seconds,
             )
 
     try:

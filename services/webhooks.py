@@ -99,6 +99,7 @@ class WebhookService:
         temporal: Client,
         task_queue: str,
         allow_private: bool,
+        max_backoff_seconds: float | None = None,
         resolver: Resolver = system_resolver,
     ) -> None:
         self._db = db
@@ -106,6 +107,7 @@ class WebhookService:
         self._cursors = cursors
         self._temporal = temporal
         self._task_queue = task_queue
+        self._max_backoff_seconds = max_backoff_seconds
         self._allow_private = allow_private
         self._resolver = resolver
 
@@ -271,6 +273,7 @@ class WebhookService:
             task_queue=self._task_queue,
             delivery_id=delivery_id,
             now=self._clock.now(),
+            max_backoff_seconds=self._max_backoff_seconds,
         )
         return await self._view(delivery)
 
@@ -281,10 +284,19 @@ class WebhookService:
 
 
 async def restart_delivery(
-    *, db: Database, temporal: Client, task_queue: str, delivery_id: str, now: datetime
+    *,
+    db: Database,
+    temporal: Client,
+    task_queue: str,
+    delivery_id: str,
+    now: datetime,
+    max_backoff_seconds: float | None = None,
 ) -> None:
     """PENDING again, and a new run of its workflow (same event, same ``webhook-id``); a
-    run still attempting it keeps going instead. Used by the API and ``scripe webhooks``."""
+    run still attempting it keeps going instead. Used by the API and ``scripe webhooks``.
+
+    ``max_backoff_seconds``: the caller's SCRIPE_WEBHOOK_MAX_BACKOFF_SECONDS, so a retried
+    delivery backs off as the worker's own deliveries do (None: the default cap)."""
     target = await repo.load_delivery(db=db, delivery_id=delivery_id)
     if target is None:
         raise NotFound("No such delivery.")
@@ -296,6 +308,7 @@ async def restart_delivery(
         endpoint_id=target.endpoint.id,
         workspace_id=target.delivery.workspace_id,
         mode=JobMode(target.delivery.mode),
+        max_backoff_seconds=max_backoff_seconds,
     )
     try:
         await temporal.start_workflow(

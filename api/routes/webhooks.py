@@ -71,6 +71,7 @@ def _service(services: AppServices) -> WebhookService:
         temporal=services.temporal.client,
         task_queue=webhook_task_queue(settings.temporal_task_queue),
         allow_private=settings.webhooks_allow_private,
+        max_backoff_seconds=settings.webhook_max_backoff_seconds,
     )
 
 

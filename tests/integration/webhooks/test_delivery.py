@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from activities.webhooks import WebhookActivities
-from contracts import JobEventsInput, JobMode
+from contracts import JobEventsInput, JobMode, delivery_workflow_id
 from devtools.tenants import Tenant
 from domain.webhooks import delivery_id, event_id
 from tests.utils.jobs import done_job
@@ -183,6 +183,15 @@ async def test_retry_sends_a_delivery_again_with_the_same_webhook_id(
 
     got = await sent_twice_or_fail(sent_twice)
     assert got[0].webhook_id == got[1].webhook_id == row["eventId"]
+    # The retried run backs off under the API's SCRIPE_WEBHOOK_MAX_BACKOFF_SECONDS, as the
+    # worker's own deliveries do (it was started without one: the default, whatever was set).
+    retried = await stack.client.get_workflow_handle(delivery_workflow_id(row["id"])).describe()
+    history = await stack.client.get_workflow_handle(
+        delivery_workflow_id(row["id"]), run_id=retried.run_id
+    ).fetch_history()
+    [start_input] = history.events[0].workflow_execution_started_event_attributes.input.payloads
+    started = json.loads(start_input.data)
+    assert started["max_backoff_seconds"] == stack.settings.webhook_max_backoff_seconds
     [again] = await eventually(lambda: _with_attempts(stack, tenant, endpoint["id"], 2), timeout=30)
     assert again["status"] == "DELIVERED" and [a["number"] for a in again["attempts"]] == [1, 2]
 
