@@ -185,3 +185,47 @@ async def test_scripe_jobs_list_show_and_retry(
     assert err.strip() == (
         f"error: {jobs.test_p1} is DONE (workflow completed); only FAILED jobs can be retried"
     )
+
+
+# --- the stage operators read -------------------------------------------------------------------
+
+
+async def test_stages_follow_job_status_and_a_failure_keeps_its_memo(
+    stack: Stack, tenant: Tenant, jobs: Jobs
+) -> None:
+    """No memo on DONE jobs (the lean workflow): the stage comes from JobStatus; a FAILED
+    job's failure memo still says which code and why."""
+    ws = tenant.workspace_id
+    all_of_ws = {jobs.test_p1, jobs.test_p2, jobs.failed_live, jobs.retried_live}
+    await found(stack, JobFilter(workspace_id=ws), all_of_ws)
+    runs = {
+        run.job_id: run
+        for run in await OperatorJobs(client=stack.client, ui_url="http://ui").find(
+            JobFilter(workspace_id=ws)
+        )
+    }
+    assert runs[jobs.test_p1].memo == {} and runs[jobs.test_p1].stage == "Finished: DONE"
+    assert runs[jobs.retried_live].stage == "Finished: DONE"
+    failed = runs[jobs.failed_live]
+    assert failed.stage == "Failed: provider_rejected"
+    assert failed.memo["errorCode"] == "provider_rejected"
+
+
+async def test_show_of_a_running_job_reads_its_current_details(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    llm.fake.latency_ms = 5000  # the job waits for its post while the operator looks
+    job = await done_job(stack, tenant, "live", wait_ms=0)
+    operator = OperatorJobs(client=stack.client, ui_url="http://ui")
+
+    async def running() -> bool:
+        run = (await operator.show(job["id"])).current
+        return run.job_status == "RUNNING"
+
+    await eventually(running)
+    details = await operator.show(job["id"])
+    assert details.current.stage == "Running"  # what `scripe jobs list` shows, no query
+    assert details.stage == "Writing the post in the project's voice"
+    await stack.client.get_workflow_handle(job["id"]).result()
+    done = await operator.show(job["id"])
+    assert done.current_details is None and done.stage == "Finished: DONE"
