@@ -4,15 +4,18 @@ the job id), in the Web UI's query language and with ``scripe jobs``."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pytest
 
-from contracts import JobStatus
+from contracts import JobMode, JobStatus, PostGenerationInput, SourceSpec
 from db.repo import projects as projects_repo
 from devtools.tenants import Tenant
+from ids import new_id
+from services.admission import TemporalJobs
 from services.operator_jobs import JobFilter, OperatorJobs, visibility_query
 from tests.utils.cli import scripe
 from tests.utils.jobs import done_job
@@ -229,3 +232,27 @@ async def test_show_of_a_running_job_reads_its_current_details(
     await stack.client.get_workflow_handle(job["id"]).result()
     done = await operator.show(job["id"])
     assert done.current_details is None and done.stage == "Finished: DONE"
+
+
+async def test_show_of_a_job_no_worker_answers_for_falls_back_to_its_job_status(
+    stack: Stack,
+) -> None:
+    # Nobody polls this queue: the job stays QUEUED and its metadata query goes unanswered.
+    queued = PostGenerationInput(
+        job_id=new_id("job"),
+        workspace_id="ws_a",
+        mode=JobMode.TEST,
+        project_id="proj_a",
+        source=SourceSpec(text="Retention."),
+        estimate_nanos=1,
+    )
+    jobs = TemporalJobs(
+        client=stack.client, task_queue=f"nobody-{uuid.uuid4().hex}", admission_timeout=0.2
+    )
+    assert (await jobs.admit(queued)).outcome == "pending"
+
+    details = await OperatorJobs(client=stack.client, ui_url="http://ui").show(queued.job_id)
+
+    assert details.current.execution_status == "RUNNING"
+    assert details.current_details is None and details.stage == "Waiting for admission"
+    await stack.client.get_workflow_handle(queued.job_id).terminate("test over")
