@@ -157,6 +157,7 @@ def _details_dict(
 ) -> dict[str, Any]:
     return {
         **run_dict(details.current, jobs),
+        "stage": details.stage,
         "summary": details.summary,
         "details": details.details,
         "runs": [

@@ -60,7 +60,7 @@ from workflows.post_generation import PostGenerationWorkflow
 OUT = Path(__file__).resolve().parent.parent / "tests" / "integration" / "workflows" / "histories"
 # The workflow version these recordings are of: bump it with every released change to the
 # workflow (a new ``workflow.patched`` id), and record a new set.
-VERSION = "v3"
+VERSION = "v4"
 PATHS = (
     "text",
     "url",

@@ -142,7 +142,8 @@ class TemporalJobs:
                     SearchAttributePair(SA_JOB_STATUS, JobStatus.QUEUED.value),
                 ]
             ),
-            "memo": {"status": JobStatus.QUEUED.value, "stage": "Waiting for admission"},
+            # No memo: JobStatus says QUEUED, and the lean workflow (v4) upserts a memo only
+            # when a job fails, so a start memo would stay behind, stale, on a DONE job.
             "static_summary": _summary(job),
             "static_details": _details(job),
         }

@@ -50,6 +50,13 @@ PATCH_FAILED_JOB_FAILS = "failed-job-fails-the-workflow"
 # Webhook events are emitted (the child workflow started) only when the job's settling
 # transaction found an enabled endpoint subscribed to them.
 PATCH_EMIT_ONLY_SUBSCRIBED = "webhook-events-only-when-subscribed"
+# The lean job (v4): one patch marker per run instead of one per patch (every patch above,
+# and "webhook-events", applies without its own marker and TemporalChangeVersion upsert),
+# and no memo upsert except a FAILED job's failure memo: RUNNING and the other final
+# statuses publish the JobStatus search attribute and current details only (operators'
+# stage is derived from JobStatus, services/operator_jobs.py). Decided once per run, at the
+# first point where the shapes differ: see ``_lean``.
+PATCH_LEAN_JOB = "lean-job-events"
 
 
 @workflow.defn
@@ -61,7 +68,8 @@ class PostGenerationWorkflow:
     customer from it. A refusal fails the update with ``spend_cap_exceeded``.
 
     No queries or signals: customers read the job row in the application database, which
-    every step keeps current; operators read the memo, ``JobStatus`` and current details.
+    every step keeps current; operators read ``JobStatus``, the current details and, for a
+    FAILED job, the failure memo.
 
     How the workflow closes: DONE, CANCELLED before admission and REFUSED complete with the
     ``JobOutcome``; a FAILED job fails with its errorCode as the failure type (the outcome
@@ -86,7 +94,7 @@ class PostGenerationWorkflow:
             # Cancelled (Web UI, CLI, or POST /v1/jobs/{id}/cancel on a RUNNING job) while
             # any step was in flight: settle, then end Canceled by re-raising.
             cancelled = is_cancelled_exception(err) or _cancel_requested()
-            if not cancelled or not workflow.patched(PATCH_CANCEL_SETTLES):
+            if not cancelled or not self._patched(PATCH_CANCEL_SETTLES):
                 raise
             outcome = await self._settle_cancelled()
             if outcome.status is JobStatus.CANCELLED:
@@ -99,7 +107,7 @@ class PostGenerationWorkflow:
         if (
             outcome.status is JobStatus.FAILED
             and outcome.error_code is not None
-            and workflow.patched(PATCH_FAILED_JOB_FAILS)
+            and self._patched(PATCH_FAILED_JOB_FAILS)
         ):
             raise ApplicationError(
                 JOB_ERROR_MESSAGES.get(outcome.error_code, outcome.error_code),
@@ -118,7 +126,7 @@ class PostGenerationWorkflow:
             return await self._generate()
         if admission.outcome == "refused":
             return JobOutcome(status=admission.job_status, error_code=SPEND_CAP_EXCEEDED)
-        if admission.outcome == "finished" and workflow.patched(PATCH_FINISHED_JOB):
+        if admission.outcome == "finished" and self._patched(PATCH_FINISHED_JOB):
             return JobOutcome(status=JobStatus.DONE, post_id=admission.post_id)
         return JobOutcome(status=JobStatus.CANCELLED)
 
@@ -217,12 +225,12 @@ class PostGenerationWorkflow:
             # A step that stops for the cancellation fails with a CancelledError; one whose
             # attempt failed anyway while the cancellation was pending (a provider timeout)
             # is not retried by Temporal: either way the job is cancelled, not failed.
-            if (is_cancelled_exception(err) or _cancel_requested()) and workflow.patched(
+            if (is_cancelled_exception(err) or _cancel_requested()) and self._patched(
                 PATCH_CANCEL_SETTLES
             ):
                 raise
             finished = _already_finished(err)
-            if finished is not None and workflow.patched(PATCH_FINISHED_JOB):
+            if finished is not None and self._patched(PATCH_FINISHED_JOB):
                 return finished
             code = _error_code(err)
             self._failure_cause = operator_view.failure_cause(err)
@@ -239,7 +247,7 @@ class PostGenerationWorkflow:
                 self._webhook_subscribers = settled.webhook_subscribers
             except ApplicationError as settle_err:
                 finished = _already_finished(settle_err)
-                if finished is None or not workflow.patched(PATCH_FINISHED_JOB):
+                if finished is None or not self._patched(PATCH_FINISHED_JOB):
                     raise
                 return finished
             return JobOutcome(status=JobStatus.FAILED, error_code=code)
@@ -259,9 +267,9 @@ class PostGenerationWorkflow:
 
         if outcome.status not in (JobStatus.DONE, JobStatus.FAILED):
             return
-        if not workflow.patched("webhook-events"):
+        if not self._patched("webhook-events"):
             return
-        if self._webhook_subscribers is False and workflow.patched(PATCH_EMIT_ONLY_SUBSCRIBED):
+        if self._webhook_subscribers is False and self._patched(PATCH_EMIT_ONLY_SUBSCRIBED):
             return  # no endpoint wanted these events when the job finished
         try:
             await workflow.start_child_workflow(
@@ -286,10 +294,31 @@ class PostGenerationWorkflow:
             SpendActivities.settle, request, **policies.DB_STEP
         )
 
+    def _lean(self) -> bool:
+        """Whether this run takes the lean shape (``PATCH_LEAN_JOB``), decided once.
+
+        Asked first wherever the shapes differ: before the job's first JobStatus upsert
+        (``_publish``, ``_publish_outcome``) and before any older patch's decision
+        (``_patched``: the reset of a finished job, a cancel during admission). So a new
+        run's marker (and the TemporalChangeVersion upsert that comes with it) lands right
+        before its first JobStatus upsert or that decision, in the same workflow task. A
+        replay of a v1–v3 history has no such marker: False, memoized by the SDK for the
+        whole run, and the run takes the old path exactly, older ``patched`` calls included.
+        """
+        return workflow.patched(PATCH_LEAN_JOB)
+
+    def _patched(self, patch_id: str) -> bool:
+        """An older patch's decision: on without a marker of its own in a lean run, asked
+        of ``workflow.patched`` (marker and all, as before) otherwise."""
+        return self._lean() or workflow.patched(patch_id)
+
     def _publish(self, status: JobStatus, stage: str) -> None:
-        """What operators see in the Web UI: JobStatus (searchable), memo, current details."""
+        """What operators see in the Web UI: JobStatus (searchable) and current details;
+        a run from before the lean patch also upserts the memo (status, stage)."""
+        lean = self._lean()  # before the upsert: where a lean run's marker lands
         workflow.upsert_search_attributes([SA_JOB_STATUS.value_set(status.value)])
-        workflow.upsert_memo({"status": status.value, "stage": stage})
+        if not lean:
+            workflow.upsert_memo({"status": status.value, "stage": stage})
         workflow.set_current_details(stage)
 
     def _publish_outcome(self, outcome: JobOutcome) -> None:
@@ -298,6 +327,7 @@ class PostGenerationWorkflow:
             self._publish(outcome.status, f"Finished: {outcome.status.value}")
             return
         code, message = outcome.error_code, JOB_ERROR_MESSAGES[outcome.error_code]
+        self._lean()  # the same marker position as ``_publish`` (a refusal after a 202)
         workflow.upsert_search_attributes([SA_JOB_STATUS.value_set(outcome.status.value)])
         workflow.upsert_memo(
             operator_view.failure_memo(code=code, message=message, cause=self._failure_cause)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
+from contracts import SA_JOB_STATUS
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from devtools.tenants import Tenant, generation_body
@@ -80,7 +81,7 @@ async def test_cancelling_a_running_job_stops_the_call_and_releases_its_reservat
     assert kinds == ["reserve", "release"]
     described = await stack.client.get_workflow_handle(job_id).describe()
     assert described.status == WorkflowExecutionStatus.CANCELED
-    assert (await described.memo())["status"] == "CANCELLED"
+    assert described.typed_search_attributes.get(SA_JOB_STATUS) == "CANCELLED"
     again = await stack.http.post(f"/v1/jobs/{job_id}/cancel", headers=tenant.headers("live"))
     assert assert_envelope(again, 409, "not_cancellable")["details"]["status"] == "CANCELLED"
     row = await jobs_repo.get_job(db=stack.db, job_id=job_id)

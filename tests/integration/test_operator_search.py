@@ -4,15 +4,18 @@ the job id), in the Web UI's query language and with ``scripe jobs``."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pytest
 
-from contracts import JobStatus
+from contracts import JobMode, JobStatus, PostGenerationInput, SourceSpec
 from db.repo import projects as projects_repo
 from devtools.tenants import Tenant
+from ids import new_id
+from services.admission import TemporalJobs
 from services.operator_jobs import JobFilter, OperatorJobs, visibility_query
 from tests.utils.cli import scripe
 from tests.utils.jobs import done_job
@@ -185,3 +188,71 @@ async def test_scripe_jobs_list_show_and_retry(
     assert err.strip() == (
         f"error: {jobs.test_p1} is DONE (workflow completed); only FAILED jobs can be retried"
     )
+
+
+# --- the stage operators read -------------------------------------------------------------------
+
+
+async def test_stages_follow_job_status_and_a_failure_keeps_its_memo(
+    stack: Stack, tenant: Tenant, jobs: Jobs
+) -> None:
+    """No memo on DONE jobs (the lean workflow): the stage comes from JobStatus; a FAILED
+    job's failure memo still says which code and why."""
+    ws = tenant.workspace_id
+    all_of_ws = {jobs.test_p1, jobs.test_p2, jobs.failed_live, jobs.retried_live}
+    await found(stack, JobFilter(workspace_id=ws), all_of_ws)
+    runs = {
+        run.job_id: run
+        for run in await OperatorJobs(client=stack.client, ui_url="http://ui").find(
+            JobFilter(workspace_id=ws)
+        )
+    }
+    assert runs[jobs.test_p1].memo == {} and runs[jobs.test_p1].stage == "Finished: DONE"
+    assert runs[jobs.retried_live].stage == "Finished: DONE"
+    failed = runs[jobs.failed_live]
+    assert failed.stage == "Failed: provider_rejected"
+    assert failed.memo["errorCode"] == "provider_rejected"
+
+
+async def test_show_of_a_running_job_reads_its_current_details(
+    stack: Stack, tenant: Tenant, llm: FakeLlm
+) -> None:
+    llm.fake.latency_ms = 5000  # the job waits for its post while the operator looks
+    job = await done_job(stack, tenant, "live", wait_ms=0)
+    operator = OperatorJobs(client=stack.client, ui_url="http://ui")
+
+    async def running() -> bool:
+        run = (await operator.show(job["id"])).current
+        return run.job_status == "RUNNING"
+
+    await eventually(running)
+    details = await operator.show(job["id"])
+    assert details.current.stage == "Running"  # what `scripe jobs list` shows, no query
+    assert details.stage == "Writing the post in the project's voice"
+    await stack.client.get_workflow_handle(job["id"]).result()
+    done = await operator.show(job["id"])
+    assert done.current_details is None and done.stage == "Finished: DONE"
+
+
+async def test_show_of_a_job_no_worker_answers_for_falls_back_to_its_job_status(
+    stack: Stack,
+) -> None:
+    # Nobody polls this queue: the job stays QUEUED and its metadata query goes unanswered.
+    queued = PostGenerationInput(
+        job_id=new_id("job"),
+        workspace_id="ws_a",
+        mode=JobMode.TEST,
+        project_id="proj_a",
+        source=SourceSpec(text="Retention."),
+        estimate_nanos=1,
+    )
+    jobs = TemporalJobs(
+        client=stack.client, task_queue=f"nobody-{uuid.uuid4().hex}", admission_timeout=0.2
+    )
+    assert (await jobs.admit(queued)).outcome == "pending"
+
+    details = await OperatorJobs(client=stack.client, ui_url="http://ui").show(queued.job_id)
+
+    assert details.current.execution_status == "RUNNING"
+    assert details.current_details is None and details.stage == "Waiting for admission"
+    await stack.client.get_workflow_handle(queued.job_id).terminate("test over")

@@ -37,7 +37,7 @@ from contracts import (
 from tests.utils.outcomes import job_outcome
 from tests.utils.workflow_harness import QUICK, Harness
 from workflows import policies
-from workflows.post_generation import PostGenerationWorkflow
+from workflows.post_generation import PATCH_LEAN_JOB, PostGenerationWorkflow
 
 
 async def test_admitted_job_runs_every_step_in_order_and_settles_done(harness: Harness) -> None:
@@ -199,17 +199,50 @@ async def test_refused_url_fails_with_source_not_allowed(harness: Harness) -> No
     assert harness.script.names().count("fetch_source") == 1
 
 
-async def test_operators_see_status_in_search_attributes_and_memo(harness: Harness) -> None:
+async def test_operators_see_status_in_search_attributes_and_current_details(
+    harness: Harness,
+) -> None:
     _, handle = await harness.admit_and_run(harness.job())
     await handle.result()
     described = await handle.describe()
-    memo = await described.memo()
-    assert memo["status"] == "DONE"
     assert described.typed_search_attributes.get(__import__("contracts").SA_JOB_STATUS) == "DONE"
     # The run is closed (a close time only exists then) and closed after it started.
     assert described.status == WorkflowExecutionStatus.COMPLETED
     assert described.start_time is not None and described.close_time is not None
     assert described.close_time >= described.start_time
+
+
+async def test_a_done_job_records_one_patch_marker_and_no_memo_upsert(harness: Harness) -> None:
+    """The lean job: one marker for every patch, the stage in JobStatus and current details."""
+    _, handle = await harness.admit_and_run(harness.job())
+    await handle.result()
+    events = (await handle.fetch_history()).events
+    patches = [
+        e.marker_recorded_event_attributes.SerializeToString()
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert len(patches) == 1
+    assert PATCH_LEAN_JOB.encode() in patches[0]
+    kinds = [e.event_type for e in events]
+    assert EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED not in kinds
+    assert kinds.count(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) == 3
+    assert (await (await handle.describe()).memo()) == {}
+
+
+async def test_a_failed_job_still_gets_its_failure_memo(harness: Harness) -> None:
+    harness.script.generate_errors = [
+        ApplicationError("rejected", type=PROVIDER_REJECTED, non_retryable=True)
+    ]
+    _, handle = await harness.admit_and_run(harness.job())
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    memo = await (await handle.describe()).memo()
+    assert memo["status"] == "FAILED" and memo["errorCode"] == PROVIDER_REJECTED
+    assert memo["cause"].startswith("generate_post failed")
+    kinds = [e.event_type for e in (await handle.fetch_history()).events]
+    assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED) == 1
 
 
 async def test_failed_job_fails_its_workflow_with_the_error_code_as_failure_type(

@@ -58,7 +58,9 @@ def test_every_kind_of_history_is_recorded() -> None:
         "failure",
         "reset",
     )
-    for version in ("v2", "v3"):  # v3: events emitted only when an endpoint wants them
+    # v3: events emitted only when an endpoint wants them; v4: the lean job (one patch
+    # marker, a memo only when the job fails).
+    for version in ("v2", "v3", "v4"):
         assert {p.stem for p in HISTORIES} >= {f"{version}_{path}" for path in current}
 
 
