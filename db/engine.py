@@ -199,4 +199,8 @@ def _no_transaction_open(dbapi_connection: Any) -> bool:
     connections run with the sqlite3 module's ``isolation_level=None``, so nothing begins
     behind our back). Read from the event loop without a trip to the connection's thread;
     the connection is idle then (the session awaited its last statement)."""
-    return not dbapi_connection.driver_connection.in_transaction
+    driver = dbapi_connection.driver_connection
+    try:
+        return driver is None or not driver.in_transaction
+    except ValueError:  # closed: nothing to roll back (aiosqlite's adapter skips it too)
+        return True
