@@ -86,11 +86,6 @@ def _latest_for_scope(scope: str) -> Select[Job]:
     )
 
 
-async def latest_for_scope(*, db: Database, scope: str) -> Job | None:
-    async with db.read_statement() as session:
-        return await session.scalar(_latest_for_scope(scope))
-
-
 async def project_and_latest_for_scope(
     *, db: Database, project_id: str, scope: str | None
 ) -> tuple[Project | None, Job | None]:
