@@ -18,8 +18,7 @@ from contracts import (
 )
 from db.engine import Database
 from db.repo import jobs as jobs_repo
-from db.repo import projects as projects_repo
-from db.tables import Job
+from db.tables import Job, Project
 from domain import idempotency
 from domain.money import NANOS_PER_CENT, nanos_to_cents
 from ids import is_id, new_id
@@ -100,52 +99,53 @@ class JobService:
         self._record_admission = record_admission
 
     async def submit(self, principal: Principal, request: GenerationRequest) -> Submitted:
-        """Create (or find) the job, get it admitted, and wait for it if asked."""
+        """Create (or find) the job, get it admitted, and wait for it if asked.
+
+        Database trips of a POST with wait: one read (the project, and the key's latest job),
+        the insert, and the read after the wait; the row is not read between the admission
+        and the wait, since the read after the wait supersedes it."""
         # Stored at the precision customers see, so a createdAt copied from a response is
         # an exact bound for dateFrom/dateTo.
         now = self._clock.now()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         if principal.mode == "live" and not self._live_writer:
             raise ProviderNotConfigured()
-        await self._check_project(principal, request.project_id)
-        if request.scheduled_for is not None:
-            if request.scheduled_for <= now:
-                raise Unprocessable(
-                    "scheduledFor must be in the future.", details={"field": "scheduledFor"}
-                )
-            if request.scheduled_for > now + SCHEDULE_HORIZON:
-                raise InvalidRequest(
-                    "scheduledFor: must be at most 2 years ahead",
-                    details={"field": "scheduledFor", "reason": "must be at most 2 years ahead"},
-                )
+        if not is_id("proj", request.project_id):  # no such project can exist: no look-up
+            raise NotFound("No such project.", details={"field": "projectId"})
+        scope = (
+            idempotency.scope(
+                workspace_id=principal.workspace_id,
+                mode=principal.mode,
+                route=GENERATION_ROUTE,
+                key=request.idempotency_key,
+            )
+            if request.idempotency_key is not None
+            else None
+        )
+        project, latest = await jobs_repo.project_and_latest_for_scope(
+            db=self._db, project_id=request.project_id, scope=scope
+        )
+        _check_project(principal, project)
+        _check_schedule(request.scheduled_for, now)
         fingerprint = idempotency.fingerprint(request.canonical_body, request.api_version)
         legacy = (
             idempotency.fingerprint(request.legacy_canonical_body, request.api_version)
             if request.legacy_canonical_body is not None
             else None
         )
-        job, replayed = await self._find_or_create(principal, request, (fingerprint, legacy), now)
+        job, replayed = await self._find_or_create(
+            principal, request, (fingerprint, legacy), now, scope=scope, latest=latest
+        )
+        waiting = request.wait_for_completion_ms > 0
+        read_back = True
         if job.status == JobStatus.QUEUED and not job.acknowledged:
-            job = await self._admit(job)
-        if request.wait_for_completion_ms > 0 and job.status in (
-            JobStatus.QUEUED,
-            JobStatus.RUNNING,
-        ):
+            job, read_back = await self._admit(job, waiting=waiting)
+        if waiting and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             await self._temporal.wait_for_completion(job.id, request.wait_for_completion_ms)
             job = await self._reload(job.id)
+            if not read_back:
+                _unless_refused(job)  # what the read after the admission would have said
         return Submitted(job=job, replayed=replayed)
-
-    async def _check_project(self, principal: Principal, project_id: str) -> None:
-        if not is_id("proj", project_id):  # no such project can exist: nothing to look up
-            raise NotFound("No such project.", details={"field": "projectId"})
-        project = await projects_repo.get_project(db=self._db, project_id=project_id)
-        if project is None or project.workspace_id != principal.workspace_id:
-            raise NotFound("No such project.", details={"field": "projectId"})
-        if project.status != "ACTIVE":
-            raise Unprocessable(
-                f"The project is {project.status.lower()}; only active projects take new jobs.",
-                details={"field": "projectId", "projectStatus": project.status},
-            )
 
     async def _find_or_create(
         self,
@@ -153,25 +153,20 @@ class JobService:
         request: GenerationRequest,
         fingerprints: tuple[str, str | None],
         now: datetime,
+        *,
+        scope: str | None,
+        latest: Job | None,
     ) -> tuple[Job, bool]:
+        """``latest``: the newest job of the key's ``scope`` (None without a key)."""
         fingerprint = fingerprints[0]
-        scope = None
         generation = 0
-        if request.idempotency_key is not None:
-            scope = idempotency.scope(
-                workspace_id=principal.workspace_id,
-                mode=principal.mode,
-                route=GENERATION_ROUTE,
-                key=request.idempotency_key,
-            )
-            latest = await jobs_repo.latest_for_scope(db=self._db, scope=scope)
-            if latest is not None:
-                if idempotency.job_remembered(
-                    status=latest.status, created_at=latest.created_at, now=now
-                ):
-                    return _replay(latest, fingerprints), True
-                # Refused, or older than 24 h: the key starts a new job with a new id.
-                generation = latest.idempotency_generation + 1
+        if latest is not None:
+            if idempotency.job_remembered(
+                status=latest.status, created_at=latest.created_at, now=now
+            ):
+                return _replay(latest, fingerprints), True
+            # Refused, or older than 24 h: the key starts a new job with a new id.
+            generation = latest.idempotency_generation + 1
         job_id = idempotency.job_id(scope=scope, generation=generation) if scope else new_id("job")
         workflow_input = PostGenerationInput(
             job_id=job_id,
@@ -202,12 +197,20 @@ class JobService:
         # A concurrent duplicate created this generation of the key first: converge on it.
         return _replay(await self._reload(job_id), fingerprints), True
 
-    async def _admit(self, job: Job) -> Job:
+    async def _admit(self, job: Job, *, waiting: bool) -> tuple[Job, bool]:
+        """Admit the job: the row as the admission left it, and whether it was read.
+
+        An admitted job the caller will wait for is not read here: the read after the wait
+        supersedes it, so it comes back as it was (QUEUED), and the caller waits for it
+        (at once if its workflow has closed already) and checks the refusal then."""
         workflow_input = PostGenerationInput.model_validate(job.workflow_input)
         result = await self._temporal.admit(workflow_input)
         if result.outcome == "refused":
             self._record_admission("refused")
             raise _spend_cap_exceeded(result.refusal)
+        if result.outcome == "admitted" and waiting:
+            self._record_admission(result.outcome)
+            return job, False
         if result.outcome == "pending":
             # No worker answered in time: the job is accepted and will be admitted when one
             # does (a refusal then fails the job visibly). If the refusal won the race, 402.
@@ -219,10 +222,9 @@ class JobService:
             job = await self._reload(job.id)
         if job.status == JobStatus.REFUSED:
             self._record_admission("refused")
-            refusal = SpendRefusal.model_validate(job.refusal) if job.refusal else None
-            raise _spend_cap_exceeded(refusal)
+        _unless_refused(job)
         self._record_admission(result.outcome)
-        return job
+        return job, True
 
     async def _reload(self, job_id: str) -> Job:
         job = await jobs_repo.get_job(db=self._db, job_id=job_id)
@@ -291,6 +293,37 @@ class JobService:
 
         scope = "|".join((principal.workspace_id, principal.mode, "GET /v1/jobs", repr(filters)))
         return await paginate(fetch, codec=self._cursors, scope=scope, cursor=cursor, limit=limit)
+
+
+def _check_project(principal: Principal, project: Project | None) -> None:
+    if project is None or project.workspace_id != principal.workspace_id:
+        raise NotFound("No such project.", details={"field": "projectId"})
+    if project.status != "ACTIVE":
+        raise Unprocessable(
+            f"The project is {project.status.lower()}; only active projects take new jobs.",
+            details={"field": "projectId", "projectStatus": project.status},
+        )
+
+
+def _check_schedule(scheduled_for: datetime | None, now: datetime) -> None:
+    if scheduled_for is None:
+        return
+    if scheduled_for <= now:
+        raise Unprocessable(
+            "scheduledFor must be in the future.", details={"field": "scheduledFor"}
+        )
+    if scheduled_for > now + SCHEDULE_HORIZON:
+        raise InvalidRequest(
+            "scheduledFor: must be at most 2 years ahead",
+            details={"field": "scheduledFor", "reason": "must be at most 2 years ahead"},
+        )
+
+
+def _unless_refused(job: Job) -> None:
+    """402 for a job whose admission was refused (the row is REFUSED, hidden)."""
+    if job.status == JobStatus.REFUSED:
+        refusal = SpendRefusal.model_validate(job.refusal) if job.refusal else None
+        raise _spend_cap_exceeded(refusal)
 
 
 def _replay(job: Job, fingerprints: tuple[str, str | None]) -> Job:

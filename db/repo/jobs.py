@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import JobStatus
@@ -14,7 +14,7 @@ from db.engine import Database
 from db.repo._common import insert_ignore, lock_job, newest_first_after, rowcount
 from db.repo.ledger import release_open_reservation
 from db.repo.posts import PostDraft, store_post_for_job
-from db.tables import Job
+from db.tables import Job, Project
 from domain import job_lifecycle as lifecycle
 from domain.errors import NotFoundError, StateConflict
 
@@ -77,18 +77,30 @@ async def insert_job(
     return Job(**values)
 
 
-async def latest_for_scope(*, db: Database, scope: str) -> Job | None:
-    async with db.read() as session:
-        return await session.scalar(
-            select(Job)
-            .where(Job.idempotency_scope == scope)
-            .order_by(Job.idempotency_generation.desc())
-            .limit(1)
-        )
+def _latest_for_scope(scope: str) -> Select[Job]:
+    return (
+        select(Job)
+        .where(Job.idempotency_scope == scope)
+        .order_by(Job.idempotency_generation.desc())
+        .limit(1)
+    )
+
+
+async def project_and_latest_for_scope(
+    *, db: Database, project_id: str, scope: str | None
+) -> tuple[Project | None, Job | None]:
+    """What a submission checks before it inserts: the project, and (with an
+    Idempotency-Key) the newest job of the key's scope, in one session (one pool checkout).
+    The two need not agree on a snapshot: they were two transactions before, and the
+    insert after them settles a race on the key (``insert_job``)."""
+    async with db.read_statement() as session:
+        project = await session.get(Project, project_id)
+        latest = None if scope is None else await session.scalar(_latest_for_scope(scope))
+        return project, latest
 
 
 async def get_job(*, db: Database, job_id: str) -> Job | None:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return await session.get(Job, job_id)
 
 
@@ -103,7 +115,7 @@ _VISIBLE_JOB = select(Job).where(
 
 
 async def get_visible_job(*, db: Database, job_id: str, workspace_id: str, mode: str) -> Job | None:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return await session.scalar(
             _VISIBLE_JOB, {"job_id": job_id, "workspace_id": workspace_id, "mode": mode}
         )
@@ -138,21 +150,26 @@ async def list_jobs(
         query = query.where(Job.created_at <= created_to)
     query = query.where(newest_first_after(Job.created_at, Job.id, after))
     query = query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return list(await session.scalars(query))
 
 
 async def acknowledge(*, db: Database, job_id: str, now: datetime) -> Job | None:
-    """Mark a job as answered-for (202 QUEUED) unless its admission was refused already."""
+    """Mark a job as answered-for (202 QUEUED) unless its admission was refused already;
+    the row as it is then (REFUSED if the refusal won the race)."""
     async with db.write() as session:
-        await session.execute(
+        # UPDATE … RETURNING: the row comes back with the update, in its transaction.
+        job = await session.scalar(
             update(Job)
             .where((Job.id == job_id) & (Job.status != JobStatus.REFUSED))
             .values(acknowledged=True, updated_at=now)
+            .returning(Job)
             .execution_options(synchronize_session=False)
         )
+        if job is None:  # refused already (or no such row): read it as it is
+            job = await session.get(Job, job_id)
         await session.commit()
-        return await session.get(Job, job_id, populate_existing=True)
+        return job
 
 
 async def cancel_if_queued(

@@ -65,7 +65,7 @@ async def update_project(
 
 
 async def get_project(*, db: Database, project_id: str) -> Project | None:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return await session.get(Project, project_id)
 
 

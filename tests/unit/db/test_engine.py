@@ -1,15 +1,19 @@
 """SQLite's writer queue: one process's writers take turns in arrival order, and a writer
-that waited in the queue gets only what is left of the lock bound at the file."""
+that waited in the queue gets only what is left of the lock bound at the file. And its
+reads: one statement without BEGIN (``read_statement``), several in one snapshot (``read``)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from db.engine import Database, WaitLimits
@@ -61,3 +65,68 @@ async def test_a_writer_that_queued_gets_what_is_left_of_the_lock_bound(
     # It waited ~3/4 of the bound in the queue, then at most the rest at the file: about
     # one bound in all, where a full busy timeout of its own would have made it ~1.75.
     assert second < 1.3 * LOCK_MS / 1000
+
+
+# --- reads: one statement without BEGIN, several in one snapshot ---------------------------
+
+
+@pytest.fixture
+def rollbacks(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Calls of aiosqlite's rollback: each one a trip to the connection's thread."""
+    calls: list[None] = []
+    rollback = aiosqlite.Connection.rollback
+
+    async def counted(self: aiosqlite.Connection) -> None:
+        calls.append(None)
+        await rollback(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "rollback", counted)
+    return calls
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", on_statement)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", on_statement)
+
+
+async def test_a_one_statement_read_sends_no_begin_and_no_rollback(
+    db: Database, rollbacks: list[None]
+) -> None:
+    with statements(db) as sent:
+        async with db.read_statement() as session:
+            await session.execute(text("SELECT count(*) FROM turns"))
+    assert sent == ["SELECT count(*) FROM turns"]
+    assert rollbacks == []
+
+
+async def test_a_read_transaction_sees_one_snapshot(db: Database) -> None:
+    async with db.read() as session:
+        before = (await session.execute(text("SELECT count(*) FROM turns"))).scalar()
+        async with db.write() as writer:  # another connection commits meanwhile
+            await writer.execute(text("INSERT INTO turns (n) VALUES (1)"))
+            await writer.commit()
+        again = (await session.execute(text("SELECT count(*) FROM turns"))).scalar()
+    assert again == before
+    async with db.read_statement() as session:
+        now = (await session.execute(text("SELECT count(*) FROM turns"))).scalar()
+    assert now == (before or 0) + 1
+
+
+async def test_a_failed_write_is_still_rolled_back(db: Database, rollbacks: list[None]) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO turns (n) VALUES (7)"))
+            raise RuntimeError("the caller failed before its commit")
+    assert len(rollbacks) == 1
+    async with db.read_statement() as session:
+        kept = (await session.execute(text("SELECT count(*) FROM turns WHERE n = 7"))).scalar()
+    assert kept == 0
