@@ -45,7 +45,7 @@ async def find_api_key(*, db: Database, key_hash: str) -> tuple[ApiKey, Workspac
     The digest is computed under the server secret, so a caller cannot steer which rows
     the indexed lookup touches: its timing says nothing about stored keys.
     """
-    async with db.read() as session:
+    async with db.read_statement() as session:
         row = (
             await session.execute(
                 select(ApiKey, Workspace)
@@ -57,7 +57,7 @@ async def find_api_key(*, db: Database, key_hash: str) -> tuple[ApiKey, Workspac
 
 
 async def list_api_keys(*, db: Database, workspace_id: str) -> list[ApiKey]:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         rows = await session.scalars(
             select(ApiKey).where(ApiKey.workspace_id == workspace_id).order_by(ApiKey.created_at)
         )

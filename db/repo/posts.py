@@ -61,7 +61,7 @@ async def store_post_for_job(
 
 
 async def get_post(*, db: Database, post_id: str, workspace_id: str, mode: str) -> Post | None:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return await session.scalar(
             select(Post).where(
                 (Post.id == post_id) & (Post.workspace_id == workspace_id) & (Post.mode == mode)
@@ -70,7 +70,7 @@ async def get_post(*, db: Database, post_id: str, workspace_id: str, mode: str) 
 
 
 async def posts_for_job(*, db: Database, job_id: str) -> list[Post]:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return list(await session.scalars(select(Post).where(Post.job_id == job_id)))
 
 
@@ -91,5 +91,5 @@ async def list_posts(
         query = query.where(Post.status.in_(statuses))
     query = query.where(newest_first_after(Post.created_at, Post.id, after))
     query = query.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit)
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return list(await session.scalars(query))

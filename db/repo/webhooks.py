@@ -100,7 +100,7 @@ async def create_endpoint(
 
 async def get_endpoint(*, db: Database, endpoint_id: str) -> WebhookEndpoint | None:
     """The endpoint unless deleted."""
-    async with db.read() as session:
+    async with db.read_statement() as session:
         endpoint = await session.get(WebhookEndpoint, endpoint_id)
         return endpoint if endpoint is not None and endpoint.deleted_at is None else None
 
@@ -108,7 +108,7 @@ async def get_endpoint(*, db: Database, endpoint_id: str) -> WebhookEndpoint | N
 async def list_endpoints(
     *, db: Database, workspace_id: str, mode: str, after: tuple[datetime, str] | None, limit: int
 ) -> list[WebhookEndpoint]:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         rows = await session.scalars(
             select(WebhookEndpoint)
             .where(
@@ -305,7 +305,7 @@ async def load_delivery(*, db: Database, delivery_id: str) -> DeliveryTarget | N
 
 
 async def get_delivery(*, db: Database, delivery_id: str) -> WebhookDelivery | None:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return await session.get(WebhookDelivery, delivery_id)
 
 
@@ -443,7 +443,7 @@ async def list_deliveries(
     *, db: Database, endpoint_id: str, after: tuple[datetime, str] | None, limit: int
 ) -> list[DeliveryView]:
     """Newest first, each with its event type and attempts (oldest attempt first)."""
-    async with db.read() as session:
+    async with db.read_statement() as session:
         rows = await session.execute(
             select(WebhookDelivery, WebhookEvent.type)
             .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)

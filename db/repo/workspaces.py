@@ -22,12 +22,12 @@ async def create_workspace(*, db: Database, name: str, plan: str, now: datetime)
 
 
 async def get_workspace(*, db: Database, workspace_id: str) -> Workspace | None:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         return await session.get(Workspace, workspace_id)
 
 
 async def list_workspaces(*, db: Database) -> list[Workspace]:
-    async with db.read() as session:
+    async with db.read_statement() as session:
         rows = await session.scalars(select(Workspace).order_by(Workspace.created_at))
         return list(rows)
 
