@@ -10,11 +10,15 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Security
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import IdempotencyKeyDep, PrincipalDep
+from api.deps import IdempotencyKeyDep, PrincipalDep, guard
+from api.main import create_app
 from api.openapi import BEARER_SCHEME, BEARER_SCHEME_DOC, GuardedRoute, errors, install_openapi
 from api.versioning import VERSION_HEADER
+from tests.utils.inprocess import ApiStack
 
 _bearer = HTTPBearer(
     auto_error=False, scheme_name=BEARER_SCHEME, description=BEARER_SCHEME_DOC["description"]
@@ -100,3 +104,20 @@ def test_a_route_without_the_guard_declares_nothing() -> None:
     document = _app(router).openapi()
     assert "security" not in document["paths"]["/open"]["get"]
     assert "securitySchemes" not in document.get("components", {})
+
+
+def test_every_guarded_route_of_the_api_declares_the_guard(stack: ApiStack) -> None:
+    """A router made without ``route_class=GuardedRoute`` would serve a guarded route whose
+    operation documents neither the key nor the version header."""
+    app = create_app(stack.settings, migrate=False)  # its routes; never started
+    guarded = [
+        context
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute) and _uses_guard(context.dependant)
+    ]
+    assert len(guarded) == 17
+    assert all(isinstance(context.original_route, GuardedRoute) for context in guarded)
+
+
+def _uses_guard(dependant: Dependant) -> bool:
+    return any(sub.call is guard or _uses_guard(sub) for sub in dependant.dependencies)
