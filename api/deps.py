@@ -1,5 +1,5 @@
-"""Dependencies: services, and the guard chain every authenticated route runs in order —
-authenticate, check the version, count against the rate limit (docs/api.md) — then the
+"""Dependencies: services, and the guard every authenticated route runs first — authenticate,
+check the version, count against the rate limit (docs/api.md), in that order — then the
 body."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Header, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ValidationError
 
 from api.context import workspace_id_var
@@ -33,21 +32,21 @@ async def get_services(request: Request) -> AppServices:
 ServicesDep = Annotated[AppServices, Depends(get_services)]
 
 
-# Documents the scheme in OpenAPI; the raw header is read below so that every malformed
-# value gets our own 401 invalid_token rather than the framework's 403.
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="ApiKey",
-    description="`Authorization: Bearer scripe_sk_live_…` (or `scripe_sk_test_…` for test mode)",
-)
+async def guard(request: Request) -> Principal:
+    """The guard chain, in its order, as one dependency: authenticate the key (401), check
+    the version (400 ``version_unsupported``), count against the rate limit (429).
 
-
-async def authenticate(
-    request: Request,
-    services: ServicesDep,
-    _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> Principal:
-    values = request.headers.getlist("authorization")
+    One dependency that reads ``request.headers`` itself, not four resolved by FastAPI with
+    ``Security(HTTPBearer)`` and a ``Header`` parameter: the framework's resolution was
+    about a tenth of the API's CPU per GET (BENCHMARKS.md, proposal 6). The bearer scheme
+    and the version header are declared in the OpenAPI document by
+    ``api.openapi.install_openapi`` for every route that depends on this guard. It is a
+    dependency, so it runs before FastAPI validates the route's own parameters: a bad key
+    is 401 before any 422-style error, and bodies are parsed after it (``json_body``).
+    """
+    services: AppServices = request.app.state.services
+    headers = request.headers
+    values = headers.getlist("authorization")
     if len(values) > 1:
         # Which one would win differs between proxies and servers: refuse to guess.
         raise InvalidRequest(
@@ -59,42 +58,36 @@ async def authenticate(
         values[0] if values else None, client=client
     )
     workspace_id_var.set(principal.workspace_id)
-    return principal
-
-
-async def api_version(
-    _principal: Annotated[Principal, Depends(authenticate)],
-    version: Annotated[
-        str | None,
-        Header(alias=VERSION_HEADER, description="YYYY-MM-DD; default: the current version."),
-    ] = None,
-) -> str:
-    effective = effective_version(version)
-    if effective is None:
-        raise VersionUnsupported(
-            f"Scripe-Api-Version {version!r} is not supported.",
-            details={"accepted": list(SUPPORTED_VERSIONS)},
-        )
-    return effective
-
-
-async def rate_limited_principal(
-    request: Request,
-    services: ServicesDep,
-    principal: Annotated[Principal, Depends(authenticate)],
-    _version: Annotated[str, Depends(api_version)],
-) -> Principal:
+    request.state.api_version = _checked_version(headers.get(VERSION_HEADER))
     limit = principal.rate_limit_per_minute or services.settings.rate_limit_per_minute
     decision = await services.rate_limiter.hit(principal.workspace_id, limit)
-    request.state.rate_limit = decision
+    request.state.rate_limit = decision  # RequestContextMiddleware writes the headers
     if not decision.allowed:
         services.metrics.rate_limited.inc()
         raise RateLimited(headers={"Retry-After": str(decision.retry_after)})
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(rate_limited_principal)]
-VersionDep = Annotated[str, Depends(api_version)]
+def _checked_version(requested: str | None) -> str:
+    effective = effective_version(requested)
+    if effective is None:
+        raise VersionUnsupported(
+            f"Scripe-Api-Version {requested!r} is not supported.",
+            details={"accepted": list(SUPPORTED_VERSIONS)},
+        )
+    return effective
+
+
+PrincipalDep = Annotated[Principal, Depends(guard)]
+
+
+async def guarded_version(request: Request, _principal: PrincipalDep) -> str:
+    """The version the guard checked (it runs first, once per request: FastAPI caches it)."""
+    version: str = request.state.api_version
+    return version
+
+
+VersionDep = Annotated[str, Depends(guarded_version)]
 
 
 def idempotency_key(

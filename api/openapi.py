@@ -9,10 +9,12 @@ query parameters as the API parses them, and enums for every closed set of value
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Any, get_args
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
@@ -20,6 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from api.deps import guard
 from api.schemas import ErrorEnvelope, PostStatus
 from api.versioning import DEFAULT_VERSION, SUPPORTED_VERSIONS, VERSION_HEADER
 from contracts import JOB_ERROR_MESSAGES, PUBLIC_JOB_STATUSES, JobType
@@ -171,6 +174,17 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
     },
 }
+# The guard (``api.deps.guard``) reads the Authorization and Scripe-Api-Version headers
+# itself rather than through ``Security(HTTPBearer)`` and a ``Header`` parameter, which
+# FastAPI would resolve on every request: ``GuardedRoute`` declares both in the operation
+# instead, and ``_place_guard`` puts them where FastAPI put them.
+BEARER_SCHEME = "ApiKey"
+_GUARDED = "x-scripe-guarded"  # marks the operations GuardedRoute declared; removed in build
+BEARER_SCHEME_DOC: dict[str, Any] = {
+    "type": "http",
+    "description": "`Authorization: Bearer scripe_sk_live_…` (or `scripe_sk_test_…` for test mode)",
+    "scheme": "bearer",
+}
 _LIST_ENUMS = {
     ("/v1/jobs", "status"): [s.value for s in PUBLIC_JOB_STATUSES],
     ("/v1/jobs", "type"): [t.value for t in JobType],
@@ -215,6 +229,58 @@ def _response_headers(status: str, *, authenticated: bool) -> dict[str, Any]:
     if status == "401":
         names.append("WWW-Authenticate")
     return {name: HEADERS[name] for name in names}
+
+
+class GuardedRoute(APIRoute):
+    """The routers' route class: a route whose dependencies include the guard declares
+    the bearer scheme and the version header in its ``openapi_extra``. Declared there, not
+    added to the finished document, because FastAPI validates each path item against its
+    OpenAPI model and keeps the item's own key order only when that strict validation fails,
+    which a parameter makes it do: a route with no parameter of its own (GET
+    /v1/workspaces/me) then comes out exactly as it did when the header was a ``Header``."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if _depends_on(self.dependant, guard):
+            extra = dict(self.openapi_extra or {})
+            extra["security"] = [{BEARER_SCHEME: []}]
+            extra["parameters"] = [*extra.get("parameters", []), _version_parameter()]
+            extra[_GUARDED] = True
+            self.openapi_extra = extra
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
+
+
+def _version_parameter() -> dict[str, Any]:
+    # Fresh per route: FastAPI puts this very dict in the document, which ``_exact`` edits.
+    return {
+        "name": VERSION_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": dict(PARAMETERS[VERSION_HEADER]["schema"]),
+        "description": PARAMETERS[VERSION_HEADER]["description"],
+    }
+
+
+def _place_guard(operation: dict[str, Any]) -> None:
+    """``openapi_extra`` is merged at the end of the operation; put the guard's parts where
+    FastAPI put them: the security requirement right after ``operationId``, and the version
+    header first among the header parameters, after the path and query ones (the guard is
+    every route's first dependency with a header, and FastAPI lists parameters in order)."""
+    *parameters, version = operation.pop("parameters")
+    at = next((i for i, p in enumerate(parameters) if p["in"] not in ("path", "query")), None)
+    at = len(parameters) if at is None else at
+    security = operation.pop("security")
+    rebuilt: dict[str, Any] = {}
+    for key, value in operation.items():
+        rebuilt[key] = value
+        if key == "operationId":
+            rebuilt["security"] = security
+            rebuilt["parameters"] = [*parameters[:at], version, *parameters[at:]]
+    operation.clear()
+    operation.update(rebuilt)
 
 
 def _restore_example_nulls(schemas: dict[str, Any]) -> None:
@@ -267,9 +333,10 @@ _SWAGGER_UI = files("fastapi_offline") / "static"
 def install_openapi(app: FastAPI, *, bodies: tuple[type[BaseModel], ...]) -> None:
     """Build the document once, then make it say what the API does.
 
-    Bodies are parsed after the guard chain (see ``api.deps.json_body``), so their schemas
-    are added here; and validation errors are our 400 ``invalid_request``, never FastAPI's
-    default 422 ``HTTPValidationError``.
+    The guarded routes declare the guard's scheme and header (``GuardedRoute``); they are
+    put in place here. Bodies are parsed after the guard (see ``api.deps.json_body``), so
+    their schemas are added here; and validation errors are our 400 ``invalid_request``,
+    never FastAPI's default 422 ``HTTPValidationError``.
     """
 
     def build() -> dict[str, Any]:
@@ -281,6 +348,16 @@ def install_openapi(app: FastAPI, *, bodies: tuple[type[BaseModel], ...]) -> Non
                 routes=app.routes,
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            guarded = [
+                operation
+                for operations in document["paths"].values()
+                for operation in operations.values()
+                if operation.pop(_GUARDED, False)
+            ]
+            for operation in guarded:
+                _place_guard(operation)
+            if guarded:
+                document["components"]["securitySchemes"] = {BEARER_SCHEME: BEARER_SCHEME_DOC}
             for model in bodies:
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))

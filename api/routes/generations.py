@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from api.deps import IdempotencyKeyDep, JsonBody, PrincipalDep, ServicesDep, VersionDep, json_body
-from api.openapi import errors, success_headers
+from api.openapi import GuardedRoute, errors, success_headers
 from api.presenters import job_public
 from api.schemas import DataEnvelope, GenerationCreate, JobPublic
 from contracts import GenerationOptions, JobStatus, SourceSpec
@@ -22,7 +22,7 @@ from services.errors import (
 )
 from services.jobs import GenerationRequest
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = APIRouter(prefix="/posts", tags=["posts"], route_class=GuardedRoute)
 
 REPLAY_HEADER = {
     "Idempotent-Replayed": {

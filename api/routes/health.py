@@ -8,10 +8,11 @@ from fastapi import APIRouter, Response
 from sqlalchemy import text
 
 from api.deps import ServicesDep
+from api.openapi import GuardedRoute
 from api.schemas import Health, HealthChecks
 from api.state import AppServices
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=GuardedRoute)
 
 APP_VERSION = "0.1.0"
 CHECK_TIMEOUT_SECONDS = 1.0  # both checks run at once: the answer comes within ~1 s

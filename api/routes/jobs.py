@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.deps import PrincipalDep, ServicesDep
-from api.openapi import errors
+from api.openapi import GuardedRoute, errors
 from api.params import date_bound, enum_list, parse_limit
 from api.presenters import job_public
 from api.schemas import DataEnvelope, JobPublic, ListEnvelope, Pagination
@@ -23,7 +23,7 @@ from services.errors import (
 from services.jobs import JobFilters
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=GuardedRoute)
 
 
 @router.get(

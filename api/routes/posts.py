@@ -7,14 +7,14 @@ from typing import Annotated, get_args
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, ServicesDep
-from api.openapi import errors
+from api.openapi import GuardedRoute, errors
 from api.params import enum_list, parse_limit
 from api.presenters import listed, post_public
 from api.schemas import DataEnvelope, ListEnvelope, PostPublic, PostStatus
 from services import posts as posts_service
 from services.errors import BadCursor, BadPagination, InvalidRequest, NotFound
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = APIRouter(prefix="/posts", tags=["posts"], route_class=GuardedRoute)
 
 POST_STATUSES: list[str] = list(get_args(PostStatus))
 

@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PrincipalDep, ServicesDep
-from api.openapi import errors
+from api.openapi import GuardedRoute, errors
 from api.params import parse_limit
 from api.presenters import listed, project_public
 from api.schemas import DataEnvelope, ListEnvelope, ProjectPublic
 from services import projects as projects_service
 from services.errors import BadCursor, BadPagination, NotFound
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(prefix="/projects", tags=["projects"], route_class=GuardedRoute)
 
 
 @router.get(

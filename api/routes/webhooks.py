@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import IdempotencyKeyDep, JsonBody, PrincipalDep, ServicesDep, json_body
-from api.openapi import errors, success_headers
+from api.openapi import GuardedRoute, errors, success_headers
 from api.params import parse_limit
 from api.presenters import listed
 from api.schemas import DataEnvelope, ListEnvelope
@@ -36,7 +36,7 @@ from services.errors import (
 from services.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from services.webhooks import WebhookService
 
-router = APIRouter(prefix="/webhook-endpoints", tags=["webhooks"])
+router = APIRouter(prefix="/webhook-endpoints", tags=["webhooks"], route_class=GuardedRoute)
 
 CreateBody = Annotated[JsonBody[WebhookEndpointCreate], Depends(json_body(WebhookEndpointCreate))]
 UpdateBody = Annotated[JsonBody[WebhookEndpointUpdate], Depends(json_body(WebhookEndpointUpdate))]

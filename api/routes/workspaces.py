@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import PrincipalDep
-from api.openapi import errors
+from api.openapi import GuardedRoute, errors
 from api.schemas import DataEnvelope, PrincipalInfo, WorkspaceInfo, WorkspaceMe
 
-router = APIRouter(prefix="/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/workspaces", tags=["workspaces"], route_class=GuardedRoute)
 
 
 @router.get("/me", response_model=DataEnvelope[WorkspaceMe], responses=errors())
