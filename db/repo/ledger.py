@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import SPEND_CAP_EXCEEDED, Admission, JobStatus, SpendRefusal
@@ -51,6 +51,10 @@ class Hold:
     day: date
     held_nanos: int
     added_nanos: int
+
+
+# Built once (the pattern of ``jobs.get_visible_job``): the values are bound at execution.
+_ENTRY_BY_KEY = select(SpendEntry.id).where(SpendEntry.key == bindparam("key"))
 
 
 def reserve_key(job_id: str, run_id: str) -> str:
@@ -173,54 +177,85 @@ async def hold_for_call(
     """
     async with db.read() as session:
         current = await session.get(Job, job_id)
-        if (
-            current is not None
-            and current.spend_day == day
-            and current.reserved_open_nanos >= max(worst_case_nanos, 1)
+        if current is not None and hold_suffices(
+            spend_day=current.spend_day,
+            held_nanos=current.reserved_open_nanos,
+            day=day,
+            worst_case_nanos=worst_case_nanos,
         ):
             return Hold(day=day, held_nanos=current.reserved_open_nanos, added_nanos=0)
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")
-        existing = await session.scalar(select(SpendEntry.id).where(SpendEntry.key == key))
-        same_day = job.spend_day == day and job.reserved_open_nanos > 0
-        if existing is not None or (same_day and job.reserved_open_nanos >= worst_case_nanos):
-            return Hold(day=day, held_nanos=job.reserved_open_nanos, added_nanos=0)
-        added = worst_case_nanos - job.reserved_open_nanos if same_day else worst_case_nanos
-        refusal = await _reserve_in_bucket(
-            session,
+        try:
+            hold = await hold_in(
+                session, job=job, key=key, day=day, worst_case_nanos=worst_case_nanos, now=now
+            )
+        except CapExceeded:
+            await session.commit()  # the release of what the job held
+            raise
+        await session.commit()
+        return hold
+
+
+def hold_suffices(
+    *, spend_day: date | None, held_nanos: int, day: date, worst_case_nanos: int
+) -> bool:
+    """The job's hold covers the call already: nothing to reserve, nothing to write."""
+    return spend_day == day and held_nanos >= max(worst_case_nanos, 1)
+
+
+async def hold_in(
+    session: AsyncSession,
+    *,
+    job: Job,
+    key: str,
+    day: date,
+    worst_case_nanos: int,
+    now: datetime,
+) -> Hold:
+    """:func:`hold_for_call`'s write, inside the caller's transaction with ``job`` locked.
+
+    Raises ``CapExceeded`` after releasing what the job held; the caller commits that
+    release (no call will be made) before passing the refusal on.
+    """
+    existing = await session.scalar(_ENTRY_BY_KEY, {"key": key})
+    same_day = job.spend_day == day and job.reserved_open_nanos > 0
+    if existing is not None or (same_day and job.reserved_open_nanos >= worst_case_nanos):
+        return Hold(day=day, held_nanos=job.reserved_open_nanos, added_nanos=0)
+    added = worst_case_nanos - job.reserved_open_nanos if same_day else worst_case_nanos
+    refusal = await _reserve_in_bucket(
+        session,
+        workspace_id=job.workspace_id,
+        mode=job.mode,
+        day=day,
+        estimate_nanos=added,
+        now=now,
+    )
+    if refusal is not None:
+        await release_open_reservation(session, job=job, now=now)
+        job.updated_at = now
+        raise CapExceeded(refusal)
+    if not same_day:
+        await release_open_reservation(session, job=job, now=now, reason="moved")
+    session.add(
+        SpendEntry(
+            key=key,
             workspace_id=job.workspace_id,
             mode=job.mode,
             day=day,
-            estimate_nanos=added,
-            now=now,
+            job_id=job.id,
+            kind="reserve",
+            amount_nanos=added,
+            details={"worst_case_nanos": worst_case_nanos, "top_up": True},
+            created_at=now,
         )
-        if refusal is not None:
-            await release_open_reservation(session, job=job, now=now)
-            job.updated_at = now
-            await session.commit()
-            raise CapExceeded(refusal)
-        if not same_day:
-            await release_open_reservation(session, job=job, now=now, reason="moved")
-        session.add(
-            SpendEntry(
-                key=key,
-                workspace_id=job.workspace_id,
-                mode=job.mode,
-                day=day,
-                job_id=job_id,
-                kind="reserve",
-                amount_nanos=added,
-                details={"worst_case_nanos": worst_case_nanos, "top_up": True},
-                created_at=now,
-            )
-        )
-        job.spend_day = day
-        job.reserved_open_nanos = worst_case_nanos
-        job.updated_at = now
-        await session.commit()
-        return Hold(day=day, held_nanos=worst_case_nanos, added_nanos=added)
+    )
+    job.spend_day = day
+    job.reserved_open_nanos = worst_case_nanos
+    job.updated_at = now
+    return Hold(day=day, held_nanos=worst_case_nanos, added_nanos=added)
 
 
 async def _reserve_in_bucket(
