@@ -335,14 +335,18 @@ async def _reserve_in_bucket(
     if workspace is None:
         raise NotFoundError(f"workspace {workspace_id} does not exist")
     cap = effective_cap_nanos(Plan(workspace.plan), workspace.daily_cap_cents)
-    await _ensure_bucket(session, workspace_id=workspace_id, mode=mode, day=day, now=now)
     key = {"b_workspace_id": workspace_id, "b_mode": mode, "b_day": day}
     values = {**key, "b_added": estimate_nanos, "b_now": now}
-    if cap is None:
-        result = await session.execute(_RESERVE_UNCAPPED, values)
-    else:
-        result = await session.execute(_RESERVE_UNDER_CAP, {**values, "b_cap": cap})
-    if rowcount(result) == 1:
+    if cap is not None:
+        values["b_cap"] = cap
+    statement = _RESERVE_UNCAPPED if cap is None else _RESERVE_UNDER_CAP
+    # The day's bucket exists but for the day's first job: the conditional UPDATE first,
+    # and only when it matched nothing the bucket is made (if missing) and it runs again.
+    # Either way the one conditional UPDATE that matches is what keeps the cap.
+    if rowcount(await session.execute(statement, values)) == 1:
+        return None
+    await _ensure_bucket(session, workspace_id=workspace_id, mode=mode, day=day, now=now)
+    if rowcount(await session.execute(statement, values)) == 1:
         return None
     spent, reserved = (await session.execute(_BUCKET_TOTALS, key)).one()
     return SpendRefusal(
@@ -440,18 +444,21 @@ async def release_open_reservation(
 async def _move(
     session: AsyncSession, *, job: Job, day: date, reserved: int, spent: int, now: datetime
 ) -> None:
+    values = {
+        "b_workspace_id": job.workspace_id,
+        "b_mode": job.mode,
+        "b_day": day,
+        "b_reserved": reserved,
+        "b_spent": spent,
+        "b_now": now,
+    }
+    # A bucket a job holds or spends in exists (its hold was reserved there): the UPDATE
+    # alone; the bucket is only made when the UPDATE found none (a charge on a day the
+    # job held nothing), then the UPDATE runs again.
+    if rowcount(await session.execute(_MOVE, values)) == 1:
+        return
     await _ensure_bucket(session, workspace_id=job.workspace_id, mode=job.mode, day=day, now=now)
-    await session.execute(
-        _MOVE,
-        {
-            "b_workspace_id": job.workspace_id,
-            "b_mode": job.mode,
-            "b_day": day,
-            "b_reserved": reserved,
-            "b_spent": spent,
-            "b_now": now,
-        },
-    )
+    await session.execute(_MOVE, values)
 
 
 async def get_bucket(
