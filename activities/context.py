@@ -1,6 +1,10 @@
 """What the writer needs to sound like the project: its voice and the knowledge-base
 passages closest to the source. Read by the writing step at the start of each attempt, so
-a retry sees an updated profile and the admission's workflow task carries no extra step."""
+a retry sees an updated profile and the admission's workflow task carries no extra step.
+
+The read is its own short read transaction, before the attempt's write: ranking the
+passages (BM25 over the whole knowledge base, which has no size limit) must not run
+while the attempt holds SQLite's single write lock."""
 
 from __future__ import annotations
 
@@ -24,12 +28,24 @@ class ProjectVoice:
         Raises ``project_unavailable`` (not retryable) for a project that is gone, belongs to
         another workspace, or is no longer ACTIVE.
         """
+        context = await self.read(
+            workspace_id=workspace_id, project_id=project_id, source_text=source_text
+        )
+        if context is None:
+            raise unavailable()
+        return context
+
+    async def read(
+        self, *, workspace_id: str, project_id: str, source_text: str
+    ) -> ProjectContext | None:
+        """:meth:`load`, with None for a project the job may not use (the caller decides
+        when to fail: the writing step first counts its attempt)."""
         loaded = await projects_repo.load_project_context(db=self._db, project_id=project_id)
         if loaded is None or loaded[0].workspace_id != workspace_id:
-            raise _unavailable()
+            return None
         project, passages = loaded
         if project.status != "ACTIVE":
-            raise _unavailable()
+            return None
         query = source_text or " ".join(project.pillars)
         best = rank_passages(query, [text for _, text in passages], top_k=TOP_PASSAGES)
         return ProjectContext(
@@ -46,7 +62,7 @@ class ProjectVoice:
         )
 
 
-def _unavailable() -> ApplicationError:
+def unavailable() -> ApplicationError:
     return ApplicationError(
         JOB_ERROR_MESSAGES[PROJECT_UNAVAILABLE], type=PROJECT_UNAVAILABLE, non_retryable=True
     )

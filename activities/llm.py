@@ -12,7 +12,10 @@ Money, per attempt (see README, "Spend accounting"):
    post, reused instead of calling the provider again;
 3. before the call, the job's hold is topped up to the call's worst case (prompt bound +
    ``max_tokens`` at the model's price) against the bucket of the UTC day of the call; a
-   call that does not fit is not made (``spend_cap_exceeded``, not retryable);
+   call that does not fit is not made (``spend_cap_exceeded``, not retryable). The
+   attempt's bookkeeping (``start_attempt``) and this hold are one write transaction
+   (``jobs.start_call``), after the context's read: an attempt opens two transactions
+   before its call, not three;
 4. the answer's usage is recorded in the heartbeat details, then booked.
 """
 
@@ -26,6 +29,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.context import ProjectVoice
+from activities.context import unavailable as context_unavailable
 from activities.db_steps import db_step
 from activities.heartbeat import Heartbeat, heartbeating
 from activities.metrics import record_llm_usage, timed_llm_call
@@ -109,22 +113,14 @@ class LlmActivities:
         if previous is not None:
             # Booked under the previous attempt's key: once, whichever attempt gets here.
             await self._book(request, previous)
-        await db_step(
-            lambda: jobs_repo.start_attempt(
-                db=self._db,
-                job_id=request.job_id,
-                run_id=info.workflow_run_id or "",
-                message=writing_message(info.attempt),
-                now=self._clock.now(),
-            ),
-            what="starting the attempt",
-        )
         if previous is not None and previous.is_post:
+            await self._start_attempt(request)
             # The provider wrote (and billed) this post already: no second call.
             activity.logger.info("reusing the post answered in a previous attempt")
             heartbeat.record(previous.model_dump(mode="json"))
             return self._finish(previous)
         if request.mode is JobMode.LIVE and self._client is None:
+            await self._start_attempt(request)
             # A live key never gets an offline post: without a provider the job fails (not
             # retried: only a restart with the key configured can help), before any hold.
             raise ApplicationError(
@@ -132,14 +128,20 @@ class LlmActivities:
                 type=PROVIDER_NOT_CONFIGURED,
                 non_retryable=True,
             )
+        # Read before the attempt's write (see activities/context.py): the worst case the
+        # hold needs is the prompt's, and the prompt is built from the context.
         context = await db_step(
-            lambda: self._voice.load(
+            lambda: self._voice.read(
                 workspace_id=request.workspace_id,
                 project_id=request.project_id,
                 source_text=request.source_text,
             ),
             what="loading the project",
         )
+        if context is None:
+            # Counted like any attempt (and refused if the job is finished) before failing.
+            await self._start_attempt(request)
+            raise context_unavailable()
         prompt = build_prompt(
             context=context, source_text=request.source_text, options=request.options
         )
@@ -154,7 +156,7 @@ class LlmActivities:
                 str(info.attempt),
             )
         )
-        day = await self._hold_for_call(request, prompt, charge_key)
+        day = await self._start_call(request, prompt, charge_key)
         if request.mode is JobMode.TEST:
             answer = self._write_offline(request, context, prompt, language, charge_key, day)
         else:
@@ -167,8 +169,24 @@ class LlmActivities:
         await self._book(request, answer)
         return self._finish(answer)
 
-    async def _hold_for_call(self, request: GeneratePostInput, prompt: Prompt, key: str) -> date:
-        """Top the job's hold up to this call's worst case on the call's UTC day."""
+    async def _start_attempt(self, request: GeneratePostInput) -> None:
+        """Count an attempt that makes no call (one write)."""
+        info = activity.info()
+        await db_step(
+            lambda: jobs_repo.start_attempt(
+                db=self._db,
+                job_id=request.job_id,
+                run_id=info.workflow_run_id or "",
+                message=writing_message(info.attempt),
+                now=self._clock.now(),
+            ),
+            what="starting the attempt",
+        )
+
+    async def _start_call(self, request: GeneratePostInput, prompt: Prompt, key: str) -> date:
+        """Count the attempt and top the job's hold up to this call's worst case on the
+        call's UTC day, in one write transaction."""
+        info = activity.info()
         price = self._settings.llm_prices[self._settings.openai_model]
         worst = worst_case_nanos(
             price,
@@ -177,16 +195,18 @@ class LlmActivities:
         )
         now = self._clock.now()
         try:
-            hold = await db_step(
-                lambda: ledger.hold_for_call(
+            started = await db_step(
+                lambda: jobs_repo.start_call(
                     db=self._db,
                     job_id=request.job_id,
-                    key=f"{key}:hold",
+                    run_id=info.workflow_run_id or "",
+                    message=writing_message(info.attempt),
+                    hold_key=f"{key}:hold",
                     day=now.date(),
                     worst_case_nanos=worst,
                     now=now,
                 ),
-                what="reserving the call's worst case",
+                what="starting the attempt and reserving the call's worst case",
             )
         except ledger.CapExceeded as err:
             activity.logger.warning(
@@ -198,7 +218,7 @@ class LlmActivities:
                 type=SPEND_CAP_EXCEEDED,
                 non_retryable=True,
             ) from err
-        return hold.day
+        return started.hold.day
 
     def _write_offline(
         self,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, select, update
@@ -11,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import JobStatus
 from db.engine import Database
+from db.repo import ledger
 from db.repo._common import insert_ignore, lock_job, newest_first_after, rowcount
-from db.repo.ledger import release_open_reservation
+from db.repo.ledger import Hold, release_open_reservation
 from db.repo.posts import PostDraft, store_post_for_job
 from db.tables import Job, Project
 from domain import job_lifecycle as lifecycle
@@ -202,6 +204,57 @@ class JobAlreadyFinished(StateConflict):
         self.post_id = post_id
 
 
+# One statement for the attempt's bookkeeping, built once: it moves only a row of this
+# run that is QUEUED or RUNNING, and returns what the hold needs, so the usual attempt is
+# BEGIN, this UPDATE and COMMIT (the ORM's SELECT, flush and identity map were half of it).
+_START_ATTEMPT = (
+    update(Job)
+    .where(
+        (Job.id == bindparam("b_job_id"))
+        & (Job.run_id == bindparam("b_run_id"))
+        & Job.status.in_([status.value for status in lifecycle.OPEN_JOB_STATUSES])
+    )
+    .values(
+        attempt_count=Job.attempt_count + 1,
+        status=JobStatus.RUNNING.value,
+        completed_at=None,
+        error_code=None,
+        error_message=None,
+        progress=lifecycle.WRITING.progress,
+        progress_message=bindparam("b_message", type_=Job.__table__.c.progress_message.type),
+        updated_at=bindparam("b_now", type_=Job.__table__.c.updated_at.type),
+    )
+    .returning(Job.attempt_count, Job.spend_day, Job.reserved_open_nanos)
+    .execution_options(synchronize_session=False)
+)
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    """An attempt counted and shown RUNNING, with the hold made for its call."""
+
+    attempt: int
+    hold: Hold
+
+
+async def _count_attempt(
+    session: AsyncSession, *, job_id: str, run_id: str, message: str, now: datetime
+) -> tuple[int, date | None, int]:
+    """Count the attempt (attempt number, spend day, open reservation), or raise why not."""
+    row = (
+        await session.execute(
+            _START_ATTEMPT,
+            {"b_job_id": job_id, "b_run_id": run_id, "b_message": message, "b_now": now},
+        )
+    ).one_or_none()
+    if row is not None:
+        return int(row[0]), row[1], int(row[2])
+    job = await lock_job(session, job_id)
+    if job is None:
+        raise NotFoundError(f"job {job_id} does not exist")
+    raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
+
+
 async def start_attempt(
     *, db: Database, job_id: str, run_id: str, message: str, now: datetime
 ) -> int:
@@ -212,19 +265,57 @@ async def start_attempt(
     operator reset, or a reset that did not admit again, never reopens a finished job.
     """
     async with db.write() as session:
-        job = await lock_job(session, job_id)
-        if job is None:
-            raise NotFoundError(f"job {job_id} does not exist")
-        if job.run_id != run_id or not lifecycle.may_start_attempt(job.status):
-            raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
-        job.attempt_count += 1
-        job.status = JobStatus.RUNNING
-        job.completed_at = None
-        job.error_code = job.error_message = None
-        job.progress, job.progress_message = lifecycle.WRITING.progress, message
-        job.updated_at = now
+        attempt, _, _ = await _count_attempt(
+            session, job_id=job_id, run_id=run_id, message=message, now=now
+        )
         await session.commit()
-        return job.attempt_count
+        return attempt
+
+
+async def start_call(
+    *,
+    db: Database,
+    job_id: str,
+    run_id: str,
+    message: str,
+    hold_key: str,
+    day: date,
+    worst_case_nanos: int,
+    now: datetime,
+) -> StartedCall:
+    """:func:`start_attempt` and :func:`ledger.hold_for_call` in one write transaction.
+
+    The attempt is counted first, under the same rules (``JobAlreadyFinished`` changes
+    nothing). When the worst case does not fit, the attempt's bookkeeping and the release
+    of what the job held are committed together, then ``CapExceeded`` is raised: the
+    same rows as the two transactions left before (the workflow then settles it FAILED).
+    """
+    async with db.write() as session:
+        attempt, spend_day, held = await _count_attempt(
+            session, job_id=job_id, run_id=run_id, message=message, now=now
+        )
+        if ledger.hold_suffices(
+            spend_day=spend_day, held_nanos=held, day=day, worst_case_nanos=worst_case_nanos
+        ):
+            # The usual attempt: the admission's estimate covers the call.
+            await session.commit()
+            return StartedCall(attempt=attempt, hold=Hold(day=day, held_nanos=held, added_nanos=0))
+        job = await lock_job(session, job_id)
+        assert job is not None  # counted above, in this transaction
+        try:
+            hold = await ledger.hold_in(
+                session,
+                job=job,
+                key=hold_key,
+                day=day,
+                worst_case_nanos=worst_case_nanos,
+                now=now,
+            )
+        except ledger.CapExceeded:
+            await session.commit()
+            raise
+        await session.commit()
+        return StartedCall(attempt=attempt, hold=hold)
 
 
 async def set_progress(

@@ -20,14 +20,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import SPEND_CAP_EXCEEDED, Admission, JobStatus, SpendRefusal
 from db.engine import Database
-from db.repo._common import insert_ignore, lock_job, rowcount
+from db.repo._common import lock_job, rowcount
 from db.tables import Job, SpendBucket, SpendEntry, Workspace
 from domain.errors import NotFoundError, PolicyRefusal
 from domain.job_lifecycle import ADMITTED, admission_of, customer_message
@@ -53,6 +54,79 @@ class Hold:
     added_nanos: int
 
 
+# The statements of every job's movements, built once (the pattern of
+# ``jobs.get_visible_job``): building a WHERE clause and its cache key per call was most of
+# a small statement's CPU. The values are bound at execution; Core statements on the
+# tables, since none of them loads an ORM object.
+_ENTRY_BY_KEY = select(SpendEntry.id).where(SpendEntry.key == bindparam("key"))
+_RELEASES_OF_JOB = (
+    select(func.count())
+    .select_from(SpendEntry)
+    .where((SpendEntry.job_id == bindparam("job_id")) & (SpendEntry.kind == "release"))
+)
+_BUCKETS = cast(Table, SpendBucket.__table__)
+_ENTRIES = cast(Table, SpendEntry.__table__)
+# One per dialect: ``INSERT … ON CONFLICT DO NOTHING`` is spelled by each dialect's insert.
+_NEW_BUCKET = {
+    name: module.insert(_BUCKETS).on_conflict_do_nothing()
+    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_NEW_ENTRY = {
+    name: module.insert(_ENTRIES).on_conflict_do_nothing()
+    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_BUCKET_KEY = (
+    (_BUCKETS.c.workspace_id == bindparam("b_workspace_id"))
+    & (_BUCKETS.c.mode == bindparam("b_mode"))
+    & (_BUCKETS.c.day == bindparam("b_day", type_=_BUCKETS.c.day.type))
+)
+_NOW = bindparam("b_now", type_=_BUCKETS.c.updated_at.type)
+_MOVE = (
+    update(_BUCKETS)
+    .where(_BUCKET_KEY)
+    .values(
+        reserved_nanos=_BUCKETS.c.reserved_nanos + bindparam("b_reserved", type_=BigInteger()),
+        spent_nanos=_BUCKETS.c.spent_nanos + bindparam("b_spent", type_=BigInteger()),
+        updated_at=_NOW,
+    )
+)
+_ADDED = bindparam("b_added", type_=BigInteger())
+# The admission's conditional UPDATE: with a cap, it only matches while the sum fits.
+_RESERVE_UNDER_CAP = (
+    update(_BUCKETS)
+    .where(
+        _BUCKET_KEY
+        & (
+            _BUCKETS.c.spent_nanos + _BUCKETS.c.reserved_nanos + _ADDED
+            <= bindparam("b_cap", type_=BigInteger())
+        )
+    )
+    .values(reserved_nanos=_BUCKETS.c.reserved_nanos + _ADDED, updated_at=_NOW)
+)
+_RESERVE_UNCAPPED = (
+    update(_BUCKETS)
+    .where(_BUCKET_KEY)
+    .values(reserved_nanos=_BUCKETS.c.reserved_nanos + _ADDED, updated_at=_NOW)
+)
+_BUCKET_TOTALS = select(_BUCKETS.c.spent_nanos, _BUCKETS.c.reserved_nanos).where(_BUCKET_KEY)
+
+
+async def _ensure_bucket(
+    session: AsyncSession, *, workspace_id: str, mode: str, day: date, now: datetime
+) -> None:
+    await session.execute(
+        _NEW_BUCKET[session.get_bind().dialect.name],
+        {
+            "workspace_id": workspace_id,
+            "mode": mode,
+            "day": day,
+            "reserved_nanos": 0,
+            "spent_nanos": 0,
+            "updated_at": now,
+        },
+    )
+
+
 def reserve_key(job_id: str, run_id: str) -> str:
     """One admission per run: a retried activity or replayed update finds it; a run
     started after the earlier reservation was released (an operator retry or reset)
@@ -62,11 +136,7 @@ def reserve_key(job_id: str, run_id: str) -> str:
 
 async def _release_key(session: AsyncSession, job_id: str) -> str:
     """A fresh key per release of one job (under its row lock: no race)."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(SpendEntry)
-        .where((SpendEntry.job_id == job_id) & (SpendEntry.kind == "release"))
-    )
+    count = await session.scalar(_RELEASES_OF_JOB, {"job_id": job_id})
     return f"{job_id}:release:{int(count or 0) + 1}"
 
 
@@ -98,9 +168,7 @@ async def reserve(
             return Admission(outcome="cancelled", job_status=JobStatus.CANCELLED)
         if admission == "finished":
             return Admission(outcome="finished", job_status=JobStatus.DONE, post_id=job.post_id)
-        existing = await session.scalar(
-            select(SpendEntry.id).where(SpendEntry.key == reserve_key(job_id, run_id))
-        )
+        existing = await session.scalar(_ENTRY_BY_KEY, {"key": reserve_key(job_id, run_id)})
         if existing is None and job.reserved_open_nanos <= 0:
             refusal = await _reserve_in_bucket(
                 session,
@@ -173,54 +241,85 @@ async def hold_for_call(
     """
     async with db.read() as session:
         current = await session.get(Job, job_id)
-        if (
-            current is not None
-            and current.spend_day == day
-            and current.reserved_open_nanos >= max(worst_case_nanos, 1)
+        if current is not None and hold_suffices(
+            spend_day=current.spend_day,
+            held_nanos=current.reserved_open_nanos,
+            day=day,
+            worst_case_nanos=worst_case_nanos,
         ):
             return Hold(day=day, held_nanos=current.reserved_open_nanos, added_nanos=0)
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")
-        existing = await session.scalar(select(SpendEntry.id).where(SpendEntry.key == key))
-        same_day = job.spend_day == day and job.reserved_open_nanos > 0
-        if existing is not None or (same_day and job.reserved_open_nanos >= worst_case_nanos):
-            return Hold(day=day, held_nanos=job.reserved_open_nanos, added_nanos=0)
-        added = worst_case_nanos - job.reserved_open_nanos if same_day else worst_case_nanos
-        refusal = await _reserve_in_bucket(
-            session,
+        try:
+            hold = await hold_in(
+                session, job=job, key=key, day=day, worst_case_nanos=worst_case_nanos, now=now
+            )
+        except CapExceeded:
+            await session.commit()  # the release of what the job held
+            raise
+        await session.commit()
+        return hold
+
+
+def hold_suffices(
+    *, spend_day: date | None, held_nanos: int, day: date, worst_case_nanos: int
+) -> bool:
+    """The job's hold covers the call already: nothing to reserve, nothing to write."""
+    return spend_day == day and held_nanos >= max(worst_case_nanos, 1)
+
+
+async def hold_in(
+    session: AsyncSession,
+    *,
+    job: Job,
+    key: str,
+    day: date,
+    worst_case_nanos: int,
+    now: datetime,
+) -> Hold:
+    """:func:`hold_for_call`'s write, inside the caller's transaction with ``job`` locked.
+
+    Raises ``CapExceeded`` after releasing what the job held; the caller commits that
+    release (no call will be made) before passing the refusal on.
+    """
+    existing = await session.scalar(_ENTRY_BY_KEY, {"key": key})
+    same_day = job.spend_day == day and job.reserved_open_nanos > 0
+    if existing is not None or (same_day and job.reserved_open_nanos >= worst_case_nanos):
+        return Hold(day=day, held_nanos=job.reserved_open_nanos, added_nanos=0)
+    added = worst_case_nanos - job.reserved_open_nanos if same_day else worst_case_nanos
+    refusal = await _reserve_in_bucket(
+        session,
+        workspace_id=job.workspace_id,
+        mode=job.mode,
+        day=day,
+        estimate_nanos=added,
+        now=now,
+    )
+    if refusal is not None:
+        await release_open_reservation(session, job=job, now=now)
+        job.updated_at = now
+        raise CapExceeded(refusal)
+    if not same_day:
+        await release_open_reservation(session, job=job, now=now, reason="moved")
+    session.add(
+        SpendEntry(
+            key=key,
             workspace_id=job.workspace_id,
             mode=job.mode,
             day=day,
-            estimate_nanos=added,
-            now=now,
+            job_id=job.id,
+            kind="reserve",
+            amount_nanos=added,
+            details={"worst_case_nanos": worst_case_nanos, "top_up": True},
+            created_at=now,
         )
-        if refusal is not None:
-            await release_open_reservation(session, job=job, now=now)
-            job.updated_at = now
-            await session.commit()
-            raise CapExceeded(refusal)
-        if not same_day:
-            await release_open_reservation(session, job=job, now=now, reason="moved")
-        session.add(
-            SpendEntry(
-                key=key,
-                workspace_id=job.workspace_id,
-                mode=job.mode,
-                day=day,
-                job_id=job_id,
-                kind="reserve",
-                amount_nanos=added,
-                details={"worst_case_nanos": worst_case_nanos, "top_up": True},
-                created_at=now,
-            )
-        )
-        job.spend_day = day
-        job.reserved_open_nanos = worst_case_nanos
-        job.updated_at = now
-        await session.commit()
-        return Hold(day=day, held_nanos=worst_case_nanos, added_nanos=added)
+    )
+    job.spend_day = day
+    job.reserved_open_nanos = worst_case_nanos
+    job.updated_at = now
+    return Hold(day=day, held_nanos=worst_case_nanos, added_nanos=added)
 
 
 async def _reserve_in_bucket(
@@ -236,41 +335,24 @@ async def _reserve_in_bucket(
     if workspace is None:
         raise NotFoundError(f"workspace {workspace_id} does not exist")
     cap = effective_cap_nanos(Plan(workspace.plan), workspace.daily_cap_cents)
-    await session.execute(
-        insert_ignore(
-            session,
-            SpendBucket,
-            workspace_id=workspace_id,
-            mode=mode,
-            day=day,
-            reserved_nanos=0,
-            spent_nanos=0,
-            updated_at=now,
-        )
-    )
-    bucket_key = (
-        (SpendBucket.workspace_id == workspace_id)
-        & (SpendBucket.mode == mode)
-        & (SpendBucket.day == day)
-    )
-    condition = bucket_key
+    key = {"b_workspace_id": workspace_id, "b_mode": mode, "b_day": day}
+    values = {**key, "b_added": estimate_nanos, "b_now": now}
     if cap is not None:
-        condition = condition & (
-            SpendBucket.spent_nanos + SpendBucket.reserved_nanos + estimate_nanos <= cap
-        )
-    result = await session.execute(
-        update(SpendBucket)
-        .where(condition)
-        .values(reserved_nanos=SpendBucket.reserved_nanos + estimate_nanos, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(result) == 1:
+        values["b_cap"] = cap
+    statement = _RESERVE_UNCAPPED if cap is None else _RESERVE_UNDER_CAP
+    # The day's bucket exists but for the day's first job: the conditional UPDATE first,
+    # and only when it matched nothing the bucket is made (if missing) and it runs again.
+    # Either way the one conditional UPDATE that matches is what keeps the cap.
+    if rowcount(await session.execute(statement, values)) == 1:
         return None
-    bucket = (await session.execute(select(SpendBucket).where(bucket_key))).scalar_one()
+    await _ensure_bucket(session, workspace_id=workspace_id, mode=mode, day=day, now=now)
+    if rowcount(await session.execute(statement, values)) == 1:
+        return None
+    spent, reserved = (await session.execute(_BUCKET_TOTALS, key)).one()
     return SpendRefusal(
         bucket_date=day,
         cap_nanos=cap or 0,
-        spent_nanos=bucket.spent_nanos + bucket.reserved_nanos,
+        spent_nanos=spent + reserved,
         estimate_nanos=estimate_nanos,
     )
 
@@ -298,19 +380,18 @@ async def record_charge(
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")
         inserted = await session.execute(
-            insert_ignore(
-                session,
-                SpendEntry,
-                key=key,
-                workspace_id=job.workspace_id,
-                mode=job.mode,
-                day=day,
-                job_id=job_id,
-                kind="charge",
-                amount_nanos=cost_nanos,
-                details=details,
-                created_at=now,
-            )
+            _NEW_ENTRY[session.get_bind().dialect.name],
+            {
+                "key": key,
+                "workspace_id": job.workspace_id,
+                "mode": job.mode,
+                "day": day,
+                "job_id": job_id,
+                "kind": "charge",
+                "amount_nanos": cost_nanos,
+                "details": details,
+                "created_at": now,
+            },
         )
         if rowcount(inserted) != 1:
             await session.rollback()
@@ -363,32 +444,21 @@ async def release_open_reservation(
 async def _move(
     session: AsyncSession, *, job: Job, day: date, reserved: int, spent: int, now: datetime
 ) -> None:
-    await session.execute(
-        insert_ignore(
-            session,
-            SpendBucket,
-            workspace_id=job.workspace_id,
-            mode=job.mode,
-            day=day,
-            reserved_nanos=0,
-            spent_nanos=0,
-            updated_at=now,
-        )
-    )
-    await session.execute(
-        update(SpendBucket)
-        .where(
-            (SpendBucket.workspace_id == job.workspace_id)
-            & (SpendBucket.mode == job.mode)
-            & (SpendBucket.day == day)
-        )
-        .values(
-            reserved_nanos=SpendBucket.reserved_nanos + reserved,
-            spent_nanos=SpendBucket.spent_nanos + spent,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    values = {
+        "b_workspace_id": job.workspace_id,
+        "b_mode": job.mode,
+        "b_day": day,
+        "b_reserved": reserved,
+        "b_spent": spent,
+        "b_now": now,
+    }
+    # A bucket a job holds or spends in exists (its hold was reserved there): the UPDATE
+    # alone; the bucket is only made when the UPDATE found none (a charge on a day the
+    # job held nothing), then the UPDATE runs again.
+    if rowcount(await session.execute(_MOVE, values)) == 1:
+        return
+    await _ensure_bucket(session, workspace_id=job.workspace_id, mode=job.mode, day=day, now=now)
+    await session.execute(_MOVE, values)
 
 
 async def get_bucket(

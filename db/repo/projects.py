@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from db.engine import Database
 from db.repo._common import newest_first_after
@@ -140,10 +140,14 @@ async def load_project_context(
         project = await session.get(Project, project_id)
         if project is None:
             return None
-        rows = await session.execute(
-            select(KbDocument.title, KbPassage.text)
-            .join(KbDocument, KbDocument.id == KbPassage.document_id)
-            .where(KbPassage.project_id == project_id)
-            .order_by(KbPassage.document_id, KbPassage.ordinal)
-        )
+        rows = await session.execute(_PASSAGES_OF_PROJECT, {"project_id": project_id})
         return project, [(row[0], row[1]) for row in rows]
+
+
+# Built once: read by every writing attempt.
+_PASSAGES_OF_PROJECT = (
+    select(KbDocument.title, KbPassage.text)
+    .join(KbDocument, KbDocument.id == KbPassage.document_id)
+    .where(KbPassage.project_id == bindparam("project_id"))
+    .order_by(KbPassage.document_id, KbPassage.ordinal)
+)

@@ -12,6 +12,7 @@ import httpx2 as httpx  # the HTTP client openai uses
 import openai
 import pytest
 from openai.types.chat import ChatCompletion
+from sqlalchemy import event
 from temporalio.exceptions import ApplicationError
 
 from activities.llm import AnsweredCall, LlmActivities
@@ -34,6 +35,7 @@ from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from db.repo import workspaces as workspaces_repo
 from devtools.tenants import SOURCE_TEXT
+from domain.job_lifecycle import writing_message
 from domain.pricing import ModelPrice
 from tests.utils.clock import MovableClock
 from tests.utils.llm_activity import SETTINGS, JobRef, environment, request
@@ -476,6 +478,51 @@ async def test_a_call_on_a_later_day_is_held_and_booked_in_that_days_bucket(
     assert admission_day is not None and admission_day.reserved_nanos == 0
 
 
+class Transactions:
+    """The database transactions an engine opens, each as the statements it ran."""
+
+    def __init__(self, db: Database) -> None:
+        self.opened: list[list[str]] = []
+        # First: SQLite's own "begin" listener sends the BEGIN that belongs to this one.
+        event.listen(db.engine.sync_engine, "begin", self._on_begin, insert=True)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._on_statement)
+
+    def _on_begin(self, _conn: Any) -> None:
+        self.opened.append([])
+
+    def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.opened:
+            self.opened[-1].append(statement)
+
+
+def writes(transaction: list[str]) -> bool:
+    return any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in transaction)
+
+
+async def test_an_attempt_reads_the_context_and_writes_once_before_its_call(
+    any_db: Database, job: JobRef
+) -> None:
+    # The attempt's bookkeeping and the call's hold are one write; the context one read.
+    client, fake = client_with(completion())
+    transactions = Transactions(any_db)
+    before_call: list[list[list[str]]] = []
+    answer = fake.create
+
+    async def create(**kwargs: Any) -> ChatCompletion:
+        before_call.append([list(t) for t in transactions.opened])
+        return await answer(**kwargs)
+
+    client.chat.completions.create = create  # type: ignore[method-assign,assignment]
+    activities = LlmActivities(db=any_db, settings=SETTINGS, client=client)
+    await environment().run(activities.generate_post, request(job))
+    [opened] = before_call
+    assert len(opened) == 2
+    assert [writes(t) for t in opened] == [False, True]  # the context read, then the write
+    stored = await jobs_repo.get_job(db=any_db, job_id=job.job_id)
+    assert stored is not None and (stored.status, stored.attempt_count) == ("RUNNING", 1)
+    assert stored.progress_message == writing_message(1)
+
+
 async def test_an_attempt_of_another_run_or_a_finished_job_does_nothing(
     any_db: Database, job: JobRef
 ) -> None:
@@ -495,15 +542,15 @@ async def test_the_heartbeat_covers_slow_database_steps(
 ) -> None:
     client, _ = client_with(completion())
     activities = LlmActivities(db=any_db, settings=SETTINGS, client=client)
-    original = jobs_repo.start_attempt
+    original = jobs_repo.start_call
     beats: list[tuple[Any, ...]] = []
 
-    async def slow_start(**kwargs: Any) -> int:
+    async def slow_start(**kwargs: Any) -> jobs_repo.StartedCall:
         # A step that waits until it sees heartbeats: it never would without them.
         await eventually(lambda: _true_when(len(beats) >= 3), timeout=5)
         return await original(**kwargs)
 
-    monkeypatch.setattr(jobs_repo, "start_attempt", slow_start)
+    monkeypatch.setattr(jobs_repo, "start_call", slow_start)
     env = environment()
     env.info = dataclasses.replace(env.info, heartbeat_timeout=timedelta(milliseconds=300))
     env.on_heartbeat = lambda *details: beats.append(details)

@@ -566,3 +566,27 @@ async def test_a_late_run_never_flips_a_finished_job(any_db: Database) -> None:
     assert stored_done is not None and stored_done.status == JobStatus.DONE
     assert stored_failed is not None and stored_failed.status == JobStatus.FAILED
     assert stored_failed.post_id is None
+
+
+async def test_a_charge_on_a_day_without_a_bucket_makes_that_days_bucket(
+    any_db: Database,
+) -> None:
+    # The bucket's UPDATE comes first; a day nobody reserved on has no row to update yet.
+    ws = await workspace(any_db, cap_cents=500)
+    job = await new_job(any_db, ws)
+    await reserve(any_db, ws, job, estimate=2 * CENT)
+    later = TODAY + timedelta(days=3)
+    assert await ledger.get_bucket(db=any_db, workspace_id=ws, mode="live", day=later) is None
+    await ledger.record_charge(
+        db=any_db,
+        job_id=job,
+        key=f"{job}:later",
+        cost_nanos=CENT,
+        details={},
+        now=datetime.now(UTC),
+        day=later,
+    )
+    assert await bucket(any_db, ws, later) == (0, CENT)
+    assert await bucket(any_db, ws) == (2 * CENT, 0)  # the hold stays where it was
+    await assert_bucket_matches_jobs(any_db, ws)
+    await assert_bucket_matches_jobs(any_db, ws, later)
