@@ -126,8 +126,25 @@ async def wait_workspaces_final(
             or await _workflow_running(temporal, job_id)
         ]
         if not in_flight:
-            return
+            break
         await asyncio.sleep(0.5)
+    # A row can be final while its workflow still runs: after a Temporal restart the
+    # workflow task that settled the row may have to time out and run again before the
+    # workflow closes. The audit compares closed workflows with rows, so wait for those too.
+    async with db.read_statement() as session:
+        final = (
+            await session.scalars(
+                select(Job.id).where(
+                    Job.workspace_id.in_(workspace_ids)
+                    & Job.status.not_in([JobStatus.QUEUED, JobStatus.RUNNING])
+                )
+            )
+        ).all()
+    running = list(final)
+    while running and time.monotonic() < deadline:
+        running = [job_id for job_id in running if await _workflow_running(temporal, job_id)]
+        if running:
+            await asyncio.sleep(0.5)
 
 
 async def _workflow_running(temporal: Client, job_id: str) -> bool:
