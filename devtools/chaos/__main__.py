@@ -5,7 +5,7 @@
     python -m devtools.chaos --only worker_kill,llm_faults
 
 Everything runs on this machine: the Temporal dev server, the worker, the API and the fake
-OpenAI server are child processes on non-default ports (47233, 48233, 48000, 48765; shift
+OpenAI server are child processes on non-default ports (27233, 28233, 28000, 28765; shift
 them with --port-offset). Exit status 0 only if every scenario passed.
 """
 

@@ -40,10 +40,12 @@ GRACE_SECONDS = 20.0  # SIGTERM → SIGKILL; the worker's graceful shutdown is 5
 
 @dataclass(frozen=True)
 class Ports:
-    temporal: int = 47233
-    ui: int = 48233
-    api: int = 48000
-    llm: int = 48765
+    # Below Linux's ephemeral range (32768–60999): a port the kernel hands out to an
+    # outgoing connection can never be one the next scenario's stack needs.
+    temporal: int = 27233
+    ui: int = 28233
+    api: int = 28000
+    llm: int = 28765
 
     def shifted(self, offset: int) -> Ports:
         return Ports(self.temporal + offset, self.ui + offset, self.api + offset, self.llm + offset)

@@ -25,7 +25,7 @@ from devtools.chaos.traffic import (
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PORT_SHIFT = 20  # the PostgreSQL stack runs beside the SQLite one
-PROXY_PORT_OFFSET = 432  # the proxy listens on the stack's API port + 432 (48452)
+PROXY_PORT_OFFSET = 432  # the proxy listens on the stack's API port + 432 (28452)
 
 
 async def postgres_outage(ctx: Context) -> Result:
