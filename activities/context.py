@@ -22,24 +22,14 @@ class ProjectVoice:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def load(self, *, workspace_id: str, project_id: str, source_text: str) -> ProjectContext:
-        """Tone profile, voice samples, pillars and the KB passages closest to the source.
-
-        Raises ``project_unavailable`` (not retryable) for a project that is gone, belongs to
-        another workspace, or is no longer ACTIVE.
-        """
-        context = await self.read(
-            workspace_id=workspace_id, project_id=project_id, source_text=source_text
-        )
-        if context is None:
-            raise unavailable()
-        return context
-
     async def read(
         self, *, workspace_id: str, project_id: str, source_text: str
     ) -> ProjectContext | None:
-        """:meth:`load`, with None for a project the job may not use (the caller decides
-        when to fail: the writing step first counts its attempt)."""
+        """Tone profile, voice samples, pillars and the KB passages closest to the source.
+
+        None for a project the job may not use (gone, another workspace's, or no longer
+        ACTIVE): the caller fails with :func:`unavailable` (``project_unavailable``, not
+        retryable) once the writing step has counted its attempt."""
         loaded = await projects_repo.load_project_context(db=self._db, project_id=project_id)
         if loaded is None or loaded[0].workspace_id != workspace_id:
             return None

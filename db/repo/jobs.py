@@ -283,7 +283,8 @@ async def start_call(
     worst_case_nanos: int,
     now: datetime,
 ) -> StartedCall:
-    """:func:`start_attempt` and :func:`ledger.hold_for_call` in one write transaction.
+    """:func:`start_attempt` and the call's hold (:func:`ledger.hold_in`) in one write
+    transaction.
 
     The attempt is counted first, under the same rules (``JobAlreadyFinished`` changes
     nothing). When the worst case does not fit, the attempt's bookkeeping and the release

@@ -218,51 +218,6 @@ async def reserve(
         return Admission(outcome="accepted", job_status=JobStatus.RUNNING)
 
 
-async def hold_for_call(
-    *,
-    db: Database,
-    job_id: str,
-    key: str,
-    day: date,
-    worst_case_nanos: int,
-    now: datetime,
-) -> Hold:
-    """Make the job hold at least ``worst_case_nanos`` in ``day``'s bucket before a call.
-
-    The missing part is reserved with the admission's conditional UPDATE. A hold in an
-    earlier day's bucket (a call after midnight UTC, a reset on a later day) moves: the
-    call day reserves the whole worst case and the earlier bucket gets its hold back, in
-    one transaction. When the worst case does not fit, nothing is reserved, what the job
-    held is released (no call will be made) and ``CapExceeded`` is raised.
-
-    The usual case (the admission's estimate covers the call) is one read and no write:
-    only the job's own attempt moves its hold, so a hold read as sufficient stays so until
-    the call is booked.
-    """
-    async with db.read() as session:
-        current = await session.get(Job, job_id)
-        if current is not None and hold_suffices(
-            spend_day=current.spend_day,
-            held_nanos=current.reserved_open_nanos,
-            day=day,
-            worst_case_nanos=worst_case_nanos,
-        ):
-            return Hold(day=day, held_nanos=current.reserved_open_nanos, added_nanos=0)
-    async with db.write() as session:
-        job = await lock_job(session, job_id)
-        if job is None:
-            raise NotFoundError(f"job {job_id} does not exist")
-        try:
-            hold = await hold_in(
-                session, job=job, key=key, day=day, worst_case_nanos=worst_case_nanos, now=now
-            )
-        except CapExceeded:
-            await session.commit()  # the release of what the job held
-            raise
-        await session.commit()
-        return hold
-
-
 def hold_suffices(
     *, spend_day: date | None, held_nanos: int, day: date, worst_case_nanos: int
 ) -> bool:
@@ -279,10 +234,16 @@ async def hold_in(
     worst_case_nanos: int,
     now: datetime,
 ) -> Hold:
-    """:func:`hold_for_call`'s write, inside the caller's transaction with ``job`` locked.
+    """Make ``job`` (locked by the caller) hold at least ``worst_case_nanos`` in ``day``'s
+    bucket before a call, inside the caller's transaction (``jobs.start_call``).
 
-    Raises ``CapExceeded`` after releasing what the job held; the caller commits that
-    release (no call will be made) before passing the refusal on.
+    The missing part is reserved with the admission's conditional UPDATE. A hold in an
+    earlier day's bucket (a call after midnight UTC, a reset on a later day) moves: the
+    call day reserves the whole worst case and the earlier bucket gets its hold back, in
+    the same transaction. When the worst case does not fit, nothing is reserved, what the
+    job held is released and ``CapExceeded`` is raised; the caller commits that release
+    (no call will be made) before passing the refusal on. The usual case, a hold that
+    suffices already (:func:`hold_suffices`), needs no call here at all.
     """
     existing = await session.scalar(_ENTRY_BY_KEY, {"key": key})
     same_day = job.spend_day == day and job.reserved_open_nanos > 0
@@ -371,7 +332,7 @@ async def record_charge(
     day of ``now``). Returns False if ``key`` was booked already.
 
     The cost is taken from the job's hold in that day's bucket (made for this call by
-    :func:`hold_for_call`). A billed call is booked whatever it cost: what exceeds the hold
+    :func:`hold_in`). A billed call is booked whatever it cost: what exceeds the hold
     (a provider billing past its own worst case) is spent on top, and logged.
     """
     day = day or now.date()

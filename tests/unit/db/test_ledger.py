@@ -79,11 +79,20 @@ async def reserve(
 
 
 async def hold_for_call(
-    db: Database, job_id: str, *, key: str, worst: int, day: date = TODAY
+    db: Database, job_id: str, *, key: str, worst: int, day: date = TODAY, run_id: str = "run-1"
 ) -> ledger.Hold:
-    return await ledger.hold_for_call(
-        db=db, job_id=job_id, key=key, day=day, worst_case_nanos=worst, now=datetime.now(UTC)
+    """The writing step's start of a call (``jobs.start_call``): its hold, as the ledger made it."""
+    started = await jobs_repo.start_call(
+        db=db,
+        job_id=job_id,
+        run_id=run_id,
+        message="Writing",
+        hold_key=key,
+        day=day,
+        worst_case_nanos=worst,
+        now=datetime.now(UTC),
     )
+    return started.hold
 
 
 async def bucket(db: Database, workspace_id: str, day: date = TODAY) -> tuple[int, int]:
