@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, bindparam, select, true
+from sqlalchemy import ColumnElement, Insert, Table, bindparam, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
@@ -19,6 +19,15 @@ def insert_ignore(session: AsyncSession, table: type[DeclarativeBase], **values:
     module = postgresql if dialect == "postgresql" else sqlite
     statement: Insert = module.insert(table).values(**values).on_conflict_do_nothing()
     return statement
+
+
+def insert_ignore_statements(table: Table) -> dict[str, Insert]:
+    """:func:`insert_ignore` built once per dialect, values bound at execution (for the
+    hot paths): ``statements[session.get_bind().dialect.name]``."""
+    return {
+        name: module.insert(table).on_conflict_do_nothing()
+        for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
+    }
 
 
 def newest_first_after(

@@ -23,12 +23,11 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts import SPEND_CAP_EXCEEDED, Admission, JobStatus, SpendRefusal
 from db.engine import Database
-from db.repo._common import lock_job, rowcount
+from db.repo._common import insert_ignore_statements, lock_job, rowcount
 from db.tables import Job, SpendBucket, SpendEntry, Workspace
 from domain.errors import NotFoundError, PolicyRefusal
 from domain.job_lifecycle import ADMITTED, admission_of, customer_message
@@ -66,15 +65,8 @@ _RELEASES_OF_JOB = (
 )
 _BUCKETS = cast(Table, SpendBucket.__table__)
 _ENTRIES = cast(Table, SpendEntry.__table__)
-# One per dialect: ``INSERT … ON CONFLICT DO NOTHING`` is spelled by each dialect's insert.
-_NEW_BUCKET = {
-    name: module.insert(_BUCKETS).on_conflict_do_nothing()
-    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-_NEW_ENTRY = {
-    name: module.insert(_ENTRIES).on_conflict_do_nothing()
-    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
-}
+_NEW_BUCKET = insert_ignore_statements(_BUCKETS)
+_NEW_ENTRY = insert_ignore_statements(_ENTRIES)
 _BUCKET_KEY = (
     (_BUCKETS.c.workspace_id == bindparam("b_workspace_id"))
     & (_BUCKETS.c.mode == bindparam("b_mode"))
