@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from typing import TYPE_CHECKING
 
 from temporalio.client import Client
@@ -10,6 +12,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from config import Settings
+from domain.public_addresses import FetchFailed
 
 if TYPE_CHECKING:
     import openai
@@ -57,3 +60,13 @@ def make_openai_client(settings: Settings) -> openai.AsyncOpenAI | None:
         max_retries=0,
         timeout=settings.llm_timeout_seconds,
     )
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The system's name lookup (a ``domain.public_addresses.Resolver``): every distinct
+    address of ``host``; a name that does not resolve is a retryable ``FetchFailed``."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise FetchFailed(f"cannot resolve {host}", retryable=True) from err
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))

@@ -70,6 +70,11 @@ from domain.job_lifecycle import (
 )
 
 TASK_QUEUE: Final = "scripe-post-generation"
+# The job workflow and its admission update, by the names Temporal knows them by: the API
+# starts and admits by name, so it never imports the workflow module (nor, through it, the
+# activities and their HTTP client: ~5 MB of the API's memory).
+JOB_WORKFLOW_TYPE: Final = "PostGenerationWorkflow"
+ADMIT_UPDATE: Final = "admit"
 ADMIT_UPDATE_ID: Final = "admit"
 GENERATION_ROUTE: Final = "POST /v1/posts/generations"
 

@@ -47,9 +47,13 @@ async def heartbeating(every: float | None = None) -> AsyncIterator[Heartbeat]:
     interval = every if every is not None else beat_interval()
 
     async def beat() -> None:
+        # The first beat waits one interval (a third of the timeout at most): the SDK sends
+        # the first heartbeat of an attempt at once and holds later ones for up to its
+        # throttle interval, so an empty beat at the start would make the body's own first
+        # ``record`` (a provider's answer, before it is booked) wait instead of going out.
         while True:
-            heartbeat.beat()
             await asyncio.sleep(interval)
+            heartbeat.beat()
 
     task = asyncio.create_task(beat())
     try:

@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.db_steps import db_step
 from activities.heartbeat import heartbeating
-from activities.safe_fetch import FetchFailed, FetchRefused, fetch_public_page
+from activities.safe_fetch import fetch_public_page
 from config import Settings
 from contracts import (
     JOB_ERROR_MESSAGES,
@@ -25,6 +25,7 @@ from db.repo import jobs as jobs_repo
 from domain.html_text import clean_text, html_to_text
 from domain.job_lifecycle import READING_SOURCE
 from domain.prompt import SOURCE_MAX_CHARS
+from domain.public_addresses import FetchFailed, FetchRefused
 
 MIN_TEXT_CHARS = 200
 

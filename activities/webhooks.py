@@ -3,7 +3,7 @@
 Events are rendered with the API's own presenters (``api.presenters`` and ``api.schemas``
 are plain pydantic, no FastAPI), so ``data.object`` is the Job or Post exactly as ``GET``
 returns it. Each attempt goes to an SSRF-checked, pinned address like URL sources
-(``activities/safe_fetch.py``) and never follows a redirect.
+(``domain/public_addresses.py``) and never follows a redirect.
 """
 
 from __future__ import annotations
@@ -17,15 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from temporalio import activity
 
-from activities.safe_fetch import (
-    FetchFailed,
-    FetchRefused,
-    Resolver,
-    check_url_shape,
-    resolve_checked,
-    system_resolver,
-)
 from api.presenters import job_public, post_public
+from connections import system_resolver
 from contracts import (
     DeliveryAttemptInput,
     DeliveryAttemptResult,
@@ -41,6 +34,13 @@ from db.repo import jobs as jobs_repo
 from db.repo import posts as posts_repo
 from db.repo import webhooks as repo
 from domain.errors import DependencyFailure
+from domain.public_addresses import (
+    FetchFailed,
+    FetchRefused,
+    Resolver,
+    check_url_shape,
+    resolve_checked,
+)
 from domain.webhooks import (
     JOB_COMPLETED,
     JOB_FAILED,

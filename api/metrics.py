@@ -49,6 +49,22 @@ class ApiMetrics:
         self.rate_limited = Counter(
             "scripe_api_rate_limited", "Requests refused by the rate limit", registry=self.registry
         )
+        # The labelled children of every (method, route, status) seen so far: ``labels()``
+        # validates, joins and locks on each call, and every request would pay it twice.
+        # Bounded like the labels themselves (route templates × status codes).
+        self._per_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def record_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._per_request.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method=method, route=route, status=str(status)),
+                self.latency.labels(method=method, route=route),
+            )
+            self._per_request[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def record_admission(self, outcome: str) -> None:
         self.admissions.labels(outcome=outcome).inc()

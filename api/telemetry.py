@@ -43,8 +43,7 @@ class RequestTelemetryMiddleware:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - started
             method, route = scope["method"], route_template(scope)
-            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
-            self.metrics.latency.labels(method=method, route=route).observe(elapsed)
+            self.metrics.record_request(method, route, status, elapsed)
             access_log.log(
                 logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
                 '"%s %s" %d in %.1f ms',

@@ -41,19 +41,22 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import (
+    ADMIT_UPDATE,
     ADMIT_UPDATE_ID,
+    JOB_WORKFLOW_TYPE,
     SA_JOB_MODE,
     SA_JOB_STATUS,
     SA_PROJECT_ID,
     SA_WORKSPACE_ID,
     SPEND_CAP_EXCEEDED,
+    Admission,
     AdmitRequest,
+    JobOutcome,
     JobStatus,
     PostGenerationInput,
     SpendRefusal,
 )
 from services.errors import ServiceUnavailable
-from workflows.post_generation import PostGenerationWorkflow
 
 # A healthy admission answers in well under 0.5 s; a slower one triggers the probe.
 PROBE_AFTER = 0.5
@@ -89,15 +92,16 @@ class TemporalJobs:
         ``pending``: no worker answered in time; the workflow admits the job when one does.
         ``closed``: the workflow already ended (cancelled or finished); read the job row.
         """
-        operation = WithStartWorkflowOperation(
-            PostGenerationWorkflow.run, job, **self._start_options(job)
+        operation: WithStartWorkflowOperation[Any, JobOutcome] = WithStartWorkflowOperation(
+            JOB_WORKFLOW_TYPE, job, result_type=JobOutcome, **self._start_options(job)
         )
         call = asyncio.ensure_future(
             self._client.execute_update_with_start_workflow(
-                PostGenerationWorkflow.admit,
+                ADMIT_UPDATE,
                 AdmitRequest(),
                 start_workflow_operation=operation,
                 id=ADMIT_UPDATE_ID,
+                result_type=Admission,
             )
         )
         try:
@@ -157,8 +161,9 @@ class TemporalJobs:
         try:
             async with asyncio.timeout(START_TIMEOUT):
                 await self._client.start_workflow(
-                    PostGenerationWorkflow.run,
+                    JOB_WORKFLOW_TYPE,
                     job,
+                    result_type=JobOutcome,
                     **self._start_options(job),
                     rpc_timeout=timedelta(seconds=START_TIMEOUT),
                 )

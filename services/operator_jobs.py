@@ -32,11 +32,16 @@ from temporalio.client import (
 from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts import SA_JOB_MODE, SA_JOB_STATUS, SA_PROJECT_ID, SA_WORKSPACE_ID, JobStatus
+from contracts import (
+    JOB_WORKFLOW_TYPE,
+    SA_JOB_MODE,
+    SA_JOB_STATUS,
+    SA_PROJECT_ID,
+    SA_WORKSPACE_ID,
+    JobStatus,
+)
 from domain.errors import NotFoundError, StateConflict
 
-# The workflow type of every job (the class name PostGenerationWorkflow is registered under).
-JOB_WORKFLOW_TYPE = "PostGenerationWorkflow"
 # The SDK's built-in query behind the Web UI's Current Details, and how long ``show`` waits
 # for a worker to answer it.
 METADATA_QUERY = "__temporal_workflow_metadata"

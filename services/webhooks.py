@@ -16,14 +16,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.safe_fetch import (
-    FetchFailed,
-    FetchRefused,
-    Resolver,
-    check_url_shape,
-    is_public_address,
-    system_resolver,
-)
+from connections import system_resolver
 from contracts import (
     DeliveryStart,
     JobMode,
@@ -34,6 +27,13 @@ from db.engine import Database
 from db.repo import webhooks as repo
 from db.tables import WebhookDelivery, WebhookEndpoint
 from domain import idempotency
+from domain.public_addresses import (
+    FetchFailed,
+    FetchRefused,
+    Resolver,
+    check_url_shape,
+    is_public_address,
+)
 from domain.webhooks import (
     MAX_ENDPOINTS_PER_WORKSPACE,
     ROTATION_OVERLAP,

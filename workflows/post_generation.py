@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         GENERATION_FAILED,
         JOB_ALREADY_FINISHED,
         JOB_ERROR_MESSAGES,
+        JOB_WORKFLOW_TYPE,
         PROVIDER_UNAVAILABLE,
         SA_JOB_STATUS,
         SOURCE_UNREACHABLE,
@@ -59,7 +60,7 @@ PATCH_EMIT_ONLY_SUBSCRIBED = "webhook-events-only-when-subscribed"
 PATCH_LEAN_JOB = "lean-job-events"
 
 
-@workflow.defn
+@workflow.defn(name=JOB_WORKFLOW_TYPE)
 class PostGenerationWorkflow:
     """One job: admit, (fetch the URL), write in the project's voice, store and settle.
 
@@ -145,6 +146,8 @@ class PostGenerationWorkflow:
             return finished
         return JobOutcome(status=JobStatus.CANCELLED)
 
+    # Registered as ``contracts.ADMIT_UPDATE`` ("admit", the method's name; the bare
+    # decorator keeps the method's type for typed callers such as the test harness).
     @workflow.update
     async def admit(self, request: AdmitRequest) -> Admission:
         admission = await self._ensure_admitted()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from activities.safe_fetch import FetchFailed, FetchRefused
 from activities.webhooks import AttemptFailed
 from db.errors import StorageRejected
 from db.repo.jobs import JobAlreadyFinished
@@ -21,6 +20,7 @@ from domain.errors import (
     ScripeError,
     StateConflict,
 )
+from domain.public_addresses import FetchFailed, FetchRefused
 from services import errors as api_errors
 from services.operator_jobs import JobNotFound, NotRetryable
 from services.reconciliation import StillRunning

@@ -11,15 +11,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from activities.safe_fetch import (
-    FetchedPage,
-    FetchFailed,
-    FetchRefused,
-    Resolver,
-    fetch_public_page,
-    is_public_address,
-)
+from activities.safe_fetch import FetchedPage, fetch_public_page
 from devtools.serving import serve
+from domain.public_addresses import FetchFailed, FetchRefused, Resolver, is_public_address
 
 PUBLIC_IP = "93.184.216.34"
 
