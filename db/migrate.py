@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ async def current_revision(url: str) -> str | None:
             return (
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one_or_none()
-    except (DBAPIError, OSError):
+    except (SQLAlchemyError, OSError):
         return None  # no alembic_version table yet, or no server: Alembic says which
     finally:
         await engine.dispose()
