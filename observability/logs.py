@@ -118,8 +118,8 @@ def configure_logging(
     root.setLevel(level)
     # Where a call was made from, and its thread and process: no line of ours prints them
     # (the JSON formatter leaves the standard attributes out, the text format names none),
-    # so records skip computing them (the logging HOWTO's "Optimization" section). The
-    # access line of every request is the hottest caller: about 10 % of its cost.
+    # so records skip computing them (the logging HOWTO's "Optimization" section): a tenth
+    # of a line's cost in a loop of log calls (27 → 24 µs), small beside a request's.
     logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
