@@ -119,7 +119,12 @@ def retry_delay(
     ``max_interval`` (6 h unless configured lower), then "equal jitter" (half fixed, half
     random with ``jitter`` in [0, 1)) so endpoints that failed together do not all come
     back at the same second."""
-    base: timedelta = min(FIRST_RETRY * (2 ** max(0, attempt - 1)), max_interval)
+    # The exponent is bounded before multiplying: past about 44 doublings 5 s no longer
+    # fits a timedelta (OverflowError), and every later workflow task of the delivery
+    # failed (found by the full, 10-minute outage of the webhook chaos scenario). 2**32 × 5 s
+    # is far above any cap (at most 6 h), so the bound never changes a wait.
+    doublings = min(max(0, attempt - 1), 32)
+    base: timedelta = min(FIRST_RETRY * (2**doublings), max_interval)
     half: timedelta = base / 2
     return half + half * jitter
 
