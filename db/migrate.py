@@ -38,15 +38,17 @@ def alembic_config(url: str) -> Config:
 def upgrade_sync(url: str, revision: str = "head") -> None:
     from alembic import command
 
-    if url.startswith("sqlite"):
-        Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    database_file = _sqlite_file(url)
+    if database_file is not None:
+        database_file.parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
 
 
 async def current_revision(url: str) -> str | None:
     """The revision the database is at; ``None`` for a new database (or one that cannot be
     read: Alembic then reports why)."""
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[1]).exists():
+    database_file = _sqlite_file(url)
+    if database_file is not None and not database_file.exists():
         return None  # connecting would create the file; Alembic makes its folder first
     engine = create_async_engine(url)
     try:
@@ -66,3 +68,8 @@ async def upgrade(url: str, revision: str = "head") -> None:
     if revision == "head" and await current_revision(url) == HEAD_REVISION:
         return
     await asyncio.to_thread(upgrade_sync, url, revision)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (``sqlite+aiosqlite:///path``); None otherwise."""
+    return Path(url.split("///", 1)[1]) if url.startswith("sqlite") else None
