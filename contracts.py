@@ -236,6 +236,11 @@ class GeneratePostInput(_Model):
     project_id: str
     source_text: str
     options: GenerationOptions
+    # True: the activity also stores the post (scheduled at ``scheduled_for``, or a draft)
+    # and settles the job DONE, in its charge's transaction (``GeneratedPost.post_id``).
+    # False (an input scheduled before this field existed): ``complete_job`` does that.
+    store_post: bool = False
+    scheduled_for: datetime | None = None
 
 
 class TokenUsage(_Model):
@@ -253,6 +258,12 @@ class GeneratedPost(_Model):
     writer: Literal["openai", "offline"]
     usage: TokenUsage
     cost_nanos: int
+    # Set when the activity stored the post and settled the job DONE (``store_post``);
+    # None when it did not (an older input, or a result recorded before this field): the
+    # workflow then runs ``complete_job``. The branch is taken from the recorded result,
+    # so a replay takes the same one.
+    post_id: str | None = None
+    webhook_subscribers: bool = True  # as in CompletedJob, when ``post_id`` is set
 
 
 class CompleteJobInput(_Model):

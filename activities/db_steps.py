@@ -42,16 +42,20 @@ async def db_step(
         raise storage_rejected() from err
     except JobAlreadyFinished as err:
         activity.logger.warning("%s: the job is %s already; nothing to do", what, err.status)
-        raise ApplicationError(
-            str(err),
-            {"status": err.status, "post_id": err.post_id},
-            type=JOB_ALREADY_FINISHED,
-            non_retryable=True,
-        ) from err
+        raise job_already_finished(err) from err
 
 
 async def local_db_step(step: Callable[[], Awaitable[T]], *, what: str) -> T:
     return await db_step(step, what=what, budget_seconds=LOCAL_STEP_BUDGET_SECONDS)
+
+
+def job_already_finished(err: JobAlreadyFinished) -> ApplicationError:
+    return ApplicationError(
+        str(err),
+        {"status": err.status, "post_id": err.post_id},
+        type=JOB_ALREADY_FINISHED,
+        non_retryable=True,
+    )
 
 
 def storage_rejected() -> ApplicationError:

@@ -16,7 +16,11 @@ Money, per attempt (see README, "Spend accounting"):
    attempt's bookkeeping (``start_attempt``) and this hold are one write transaction
    (``jobs.start_call``), after the context's read: an attempt opens two transactions
    before its call, not three;
-4. the answer's usage is recorded in the heartbeat details, then booked.
+4. the answer's usage is recorded in the heartbeat details, then booked;
+5. when the workflow asks for it (``store_post``), the post is stored and the job settled
+   DONE in the charge's own transaction (``jobs.charge_and_finish``): a billed call is
+   booked with the post it wrote, or alone when the post cannot be stored or the job was
+   finished first.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context import ProjectVoice
 from activities.context import unavailable as context_unavailable
-from activities.db_steps import db_step
+from activities.db_steps import db_step, job_already_finished
 from activities.heartbeat import Heartbeat, heartbeating
 from activities.metrics import record_llm_usage, timed_llm_call
 from activities.provider_errors import provider_failure
+from activities.webhook_subscribers import SubscriberCheck
 from config import Settings
 from contracts import (
     GENERATION_FAILED,
@@ -41,6 +46,7 @@ from contracts import (
     PROVIDER_NOT_CONFIGURED,
     PROVIDER_REJECTED,
     SPEND_CAP_EXCEEDED,
+    STORAGE_REJECTED,
     GeneratedPost,
     GeneratePostInput,
     JobMode,
@@ -50,6 +56,8 @@ from contracts import (
 from db.engine import Database
 from db.repo import jobs as jobs_repo
 from db.repo import ledger
+from db.repo.jobs import JobAlreadyFinished
+from db.repo.posts import PostDraft
 from domain.job_lifecycle import writing_message
 from domain.linkedin import LINKEDIN_MAX_CHARS, finalize_post
 from domain.offline_writer import write_offline
@@ -118,6 +126,8 @@ class LlmActivities:
             # The provider wrote (and billed) this post already: no second call.
             activity.logger.info("reusing the post answered in a previous attempt")
             heartbeat.record(previous.model_dump(mode="json"))
+            if request.store_post:
+                return await self._book_and_store(request, previous)
             return self._finish(previous)
         if request.mode is JobMode.LIVE and self._client is None:
             await self._start_attempt(request)
@@ -166,6 +176,8 @@ class LlmActivities:
         # Recorded before booking: if booking never happens in this attempt (a crash, a
         # database outage longer than the step's budget), the next attempt books it.
         heartbeat.record(answer.model_dump(mode="json"))
+        if request.store_post and answer.is_post:
+            return await self._book_and_store(request, answer)
         await self._book(request, answer)
         return self._finish(answer)
 
@@ -304,7 +316,13 @@ class LlmActivities:
             )
         return AnsweredCall.model_validate(answer)
 
-    def _finish(self, answer: AnsweredCall) -> GeneratedPost:
+    def _finish(
+        self,
+        answer: AnsweredCall,
+        *,
+        post_id: str | None = None,
+        webhook_subscribers: bool = True,
+    ) -> GeneratedPost:
         if answer.failure is not None:
             error_type, message = answer.failure
             raise ApplicationError(
@@ -319,6 +337,8 @@ class LlmActivities:
             writer=answer.writer,
             usage=answer.usage or TokenUsage(),
             cost_nanos=answer.cost_nanos,
+            post_id=post_id,
+            webhook_subscribers=webhook_subscribers,
         )
 
     def _cost(self, usage: TokenUsage) -> int:
@@ -329,49 +349,111 @@ class LlmActivities:
         )
 
     async def _book(self, request: GeneratePostInput, answer: AnsweredCall) -> None:
-        usage = answer.usage
-        if usage is None:
+        charge = _charge_of(answer)
+        if charge is None:
             return  # the provider reported no usage: nothing to book
         now = self._clock.now()
         booked = await db_step(
             lambda: ledger.record_charge(
                 db=self._db,
                 job_id=request.job_id,
-                key=answer.charge_key,
-                cost_nanos=answer.cost_nanos,
-                details={
-                    "model": answer.model,
-                    "writer": answer.writer,
-                    "response_id": answer.response_id,
-                    **usage.model_dump(),
-                },
+                key=charge.key,
+                cost_nanos=charge.cost_nanos,
+                details=charge.details,
                 now=now,
-                day=answer.day,
+                day=charge.day,
             ),
             what="booking the call",
         )
         if booked:
-            record_llm_usage(
-                model=answer.model,
-                writer=answer.writer,
-                mode=request.mode,
-                usage=usage,
-                cost_nanos=answer.cost_nanos,
+            self._booked(request, answer)
+
+    async def _book_and_store(
+        self, request: GeneratePostInput, answer: AnsweredCall
+    ) -> GeneratedPost:
+        """Book the call, store its post and settle the job DONE, in one transaction."""
+        assert answer.title is not None and answer.content is not None
+        post = PostDraft(
+            workspace_id=request.workspace_id,
+            mode=request.mode.value,
+            project_id=request.project_id,
+            title=answer.title,
+            content=answer.content,
+            language=answer.language,
+            scheduled_at=request.scheduled_for,
+        )
+        subscribers = SubscriberCheck()
+        try:
+            charged = await db_step(
+                lambda: jobs_repo.charge_and_finish(
+                    db=self._db,
+                    job_id=request.job_id,
+                    charge=_charge_of(answer),
+                    post=post,
+                    now=self._clock.now(),
+                    also=subscribers,
+                ),
+                what="booking the call and storing the post",
             )
-            activity.logger.info(
-                "booked an LLM call (%s): %d input and %d output tokens, %d nanodollars",
-                answer.writer,
-                usage.input_tokens,
-                usage.output_tokens,
-                answer.cost_nanos,
-                extra={
-                    "writer": answer.writer,
-                    "model": answer.model,
-                    "input_tokens": usage.input_tokens,
-                    "output_tokens": usage.output_tokens,
-                    "cost_nanos": answer.cost_nanos,
-                },
-            )
+        except ApplicationError as err:
+            if err.type != STORAGE_REJECTED:
+                raise
+            # A post the database cannot take (a date past year 9999 in UTC, a NUL
+            # character) rolled the whole transaction back: the call is booked alone, then
+            # the job fails storage_rejected (the workflow settles it FAILED).
+            await self._book(request, answer)
+            raise
+        if charged.booked:
+            self._booked(request, answer)
+        job = charged.job
+        if not charged.finished:
+            error = JobAlreadyFinished(job_id=job.id, status=job.status, post_id=job.post_id)
+            activity.logger.warning("the job is %s already: the call is booked alone", job.status)
+            raise job_already_finished(error)
+        return self._finish(answer, post_id=job.post_id, webhook_subscribers=subscribers.subscribed)
+
+    def _booked(self, request: GeneratePostInput, answer: AnsweredCall) -> None:
+        """Count and log a call booked just now (not one booked by an earlier attempt)."""
+        usage = answer.usage
+        assert usage is not None
+        record_llm_usage(
+            model=answer.model,
+            writer=answer.writer,
+            mode=request.mode,
+            usage=usage,
+            cost_nanos=answer.cost_nanos,
+        )
+        activity.logger.info(
+            "booked an LLM call (%s): %d input and %d output tokens, %d nanodollars",
+            answer.writer,
+            usage.input_tokens,
+            usage.output_tokens,
+            answer.cost_nanos,
+            extra={
+                "writer": answer.writer,
+                "model": answer.model,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cost_nanos": answer.cost_nanos,
+            },
+        )
+
+
+def _charge_of(answer: AnsweredCall) -> ledger.Charge | None:
+    """The ledger entry of an answered call; None when the provider reported no usage."""
+    if answer.usage is None:
+        return None
+    return ledger.Charge(
+        key=answer.charge_key,
+        cost_nanos=answer.cost_nanos,
+        details={
+            "model": answer.model,
+            "writer": answer.writer,
+            "response_id": answer.response_id,
+            **answer.usage.model_dump(),
+        },
+        day=answer.day,
+    )
 
 
 def _previous_answer(details: Any) -> AnsweredCall | None:

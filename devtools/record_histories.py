@@ -59,8 +59,9 @@ from workflows.post_generation import PostGenerationWorkflow
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "integration" / "workflows" / "histories"
 # The workflow version these recordings are of: bump it with every released change to the
-# workflow (a new ``workflow.patched`` id), and record a new set.
-VERSION = "v4"
+# workflow (a new ``workflow.patched`` id, or a new branch on a recorded result), and
+# record a new set.
+VERSION = "v5"
 PATHS = (
     "text",
     "url",

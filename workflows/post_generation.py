@@ -181,7 +181,8 @@ class PostGenerationWorkflow:
         return self._admission
 
     async def _generate(self) -> JobOutcome:
-        """Fetch the URL if the source is one, write the post, store it and settle."""
+        """Fetch the URL if the source is one, write the post, store it and settle (the
+        writing activity stores and settles in its charge's transaction)."""
         job = self._job
         try:
             source_text = job.source.text or ""
@@ -203,25 +204,35 @@ class PostGenerationWorkflow:
                     project_id=job.project_id,
                     source_text=source_text,
                     options=job.options,
+                    store_post=True,
+                    scheduled_for=job.scheduled_for,
                 ),
                 **policies.LLM_CALL,
                 **policies.WAIT_FOR_CANCELLATION,
             )
-            completed = await workflow.execute_local_activity_method(
-                PostActivities.complete_job,
-                CompleteJobInput(
-                    job_id=job.job_id,
-                    workspace_id=job.workspace_id,
-                    mode=job.mode,
-                    project_id=job.project_id,
-                    title=post.title,
-                    content=post.content,
-                    language=post.language,
-                    scheduled_for=job.scheduled_for,
-                ),
-                **policies.DB_STEP,
-            )
-            self._webhook_subscribers = completed.webhook_subscribers
+            post_id, self._webhook_subscribers = post.post_id, post.webhook_subscribers
+            if post_id is None:
+                # Written by an activity that did not store it (an input scheduled before
+                # ``store_post``, or an older worker's result): store it and settle here.
+                # Decided from the recorded result, so a replay takes the same branch.
+                completed = await workflow.execute_local_activity_method(
+                    PostActivities.complete_job,
+                    CompleteJobInput(
+                        job_id=job.job_id,
+                        workspace_id=job.workspace_id,
+                        mode=job.mode,
+                        project_id=job.project_id,
+                        title=post.title,
+                        content=post.content,
+                        language=post.language,
+                        scheduled_for=job.scheduled_for,
+                    ),
+                    **policies.DB_STEP,
+                )
+                post_id, self._webhook_subscribers = (
+                    completed.post_id,
+                    completed.webhook_subscribers,
+                )
         except (ActivityError, ApplicationError) as err:
             # Activities fail with ActivityError (cause: the ApplicationError); local
             # activities hand the ApplicationError over directly.
@@ -254,7 +265,7 @@ class PostGenerationWorkflow:
                     raise
                 return finished
             return JobOutcome(status=JobStatus.FAILED, error_code=code)
-        return JobOutcome(status=JobStatus.DONE, post_id=completed.post_id)
+        return JobOutcome(status=JobStatus.DONE, post_id=post_id)
 
     # --- webhooks: begin ------------------------------------------------------------------
     async def _emit_webhook_events(self, outcome: JobOutcome) -> None:

@@ -355,24 +355,107 @@ async def finish_job(
     the same snapshot (the workflow's "does any webhook endpoint want these events").
     """
     async with db.write() as session:
-        job = await lock_job(session, job_id)
-        if job is None:
-            raise NotFoundError(f"job {job_id} does not exist")
-        if lifecycle.settlement_conflicts(
-            current=job.status, has_post=job.post_id is not None, target=status
-        ):
-            raise JobAlreadyFinished(job_id=job_id, status=job.status, post_id=job.post_id)
-        if post is not None:
-            job.post_id = await store_post_for_job(session, job_id=job_id, draft=post, now=now)
-        await release_open_reservation(session, job=job, now=now)
-        job.status = status
-        job.error_code, job.error_message = error_code, error_message
-        job.progress = job.progress_message = None
-        job.completed_at = job.updated_at = now
-        if also is not None:
-            await also(session, job)
+        job = await _locked(session, job_id)
+        _refuse_conflicting_settlement(job, status)
+        await _settle(
+            session,
+            job=job,
+            status=status,
+            error_code=error_code,
+            error_message=error_message,
+            now=now,
+            post=post,
+            also=also,
+        )
         await session.commit()
         return job
+
+
+@dataclass(frozen=True)
+class ChargedJob:
+    """What :func:`charge_and_finish` did: ``booked``, whether the charge was booked now
+    (False: booked already, or none to book); ``finished``, whether the job was settled
+    DONE (False: the row was final already, and ``job`` is as it stands)."""
+
+    job: Job
+    booked: bool
+    finished: bool
+
+
+async def charge_and_finish(
+    *,
+    db: Database,
+    job_id: str,
+    charge: ledger.Charge | None,
+    post: PostDraft,
+    now: datetime,
+    also: Callable[[AsyncSession, Job], Awaitable[None]] | None = None,
+) -> ChargedJob:
+    """Book the call that wrote the post, store the post and settle the job DONE: the
+    generation step's last write, one transaction instead of two (:func:`ledger.record_charge`
+    then :func:`finish_job`), under the rules of both.
+
+    A billed call stays charged whatever the job's state: when the row cannot be settled
+    DONE (a cancel or a superseded run finished it first) the charge alone is committed
+    and ``finished`` is False.
+    """
+    async with db.write() as session:
+        job = await _locked(session, job_id)
+        booked = charge is not None and await ledger.book_charge(
+            session, job=job, charge=charge, now=now
+        )
+        finished = not lifecycle.settlement_conflicts(
+            current=job.status, has_post=job.post_id is not None, target=JobStatus.DONE
+        )
+        if finished:
+            await _settle(
+                session,
+                job=job,
+                status=JobStatus.DONE,
+                error_code=None,
+                error_message=None,
+                now=now,
+                post=post,
+                also=also,
+            )
+        await session.commit()
+        return ChargedJob(job=job, booked=booked, finished=finished)
+
+
+async def _locked(session: AsyncSession, job_id: str) -> Job:
+    job = await lock_job(session, job_id)
+    if job is None:
+        raise NotFoundError(f"job {job_id} does not exist")
+    return job
+
+
+def _refuse_conflicting_settlement(job: Job, status: JobStatus) -> None:
+    if lifecycle.settlement_conflicts(
+        current=job.status, has_post=job.post_id is not None, target=status
+    ):
+        raise JobAlreadyFinished(job_id=job.id, status=job.status, post_id=job.post_id)
+
+
+async def _settle(
+    session: AsyncSession,
+    *,
+    job: Job,
+    status: JobStatus,
+    error_code: str | None,
+    error_message: str | None,
+    now: datetime,
+    post: PostDraft | None,
+    also: Callable[[AsyncSession, Job], Awaitable[None]] | None,
+) -> None:
+    if post is not None:
+        job.post_id = await store_post_for_job(session, job_id=job.id, draft=post, now=now)
+    await release_open_reservation(session, job=job, now=now)
+    job.status = status
+    job.error_code, job.error_message = error_code, error_message
+    job.progress = job.progress_message = None
+    job.completed_at = job.updated_at = now
+    if also is not None:
+        await also(session, job)
 
 
 async def recent_durations_ms(*, db: Database, limit: int = 50) -> list[float]:

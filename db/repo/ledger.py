@@ -310,6 +310,16 @@ async def _reserve_in_bucket(
     )
 
 
+@dataclass(frozen=True)
+class Charge:
+    """One billed provider call, to book under ``key`` to ``day`` (its UTC day)."""
+
+    key: str
+    cost_nanos: int
+    details: dict[str, Any]
+    day: date
+
+
 async def record_charge(
     *,
     db: Database,
@@ -327,46 +337,53 @@ async def record_charge(
     :func:`hold_in`). A billed call is booked whatever it cost: what exceeds the hold
     (a provider billing past its own worst case) is spent on top, and logged.
     """
-    day = day or now.date()
+    charge = Charge(key=key, cost_nanos=cost_nanos, details=details, day=day or now.date())
     async with db.write() as session:
         job = await lock_job(session, job_id)
         if job is None:
             raise NotFoundError(f"job {job_id} does not exist")
-        inserted = await session.execute(
-            _NEW_ENTRY[session.get_bind().dialect.name],
-            {
-                "key": key,
-                "workspace_id": job.workspace_id,
-                "mode": job.mode,
-                "day": day,
-                "job_id": job_id,
-                "kind": "charge",
-                "amount_nanos": cost_nanos,
-                "details": details,
-                "created_at": now,
-            },
-        )
-        if rowcount(inserted) != 1:
+        if not await book_charge(session, job=job, charge=charge, now=now):
             await session.rollback()
             return False
-        held_here = job.reserved_open_nanos if job.spend_day == day else 0
-        from_reservation = min(cost_nanos, held_here)
-        if cost_nanos > held_here:
-            log.warning(
-                "job %s: a call cost %d nanodollars, %d more than its hold on %s",
-                job_id,
-                cost_nanos,
-                cost_nanos - held_here,
-                day,
-            )
-        await _move(
-            session, job=job, day=day, reserved=-from_reservation, spent=cost_nanos, now=now
-        )
-        job.reserved_open_nanos -= from_reservation
-        job.actual_nanos += cost_nanos
-        job.updated_at = now
         await session.commit()
         return True
+
+
+async def book_charge(session: AsyncSession, *, job: Job, charge: Charge, now: datetime) -> bool:
+    """:func:`record_charge` inside the caller's transaction, on the job row it locked.
+    Returns False (and changes nothing) if the charge's key was booked already."""
+    inserted = await session.execute(
+        _NEW_ENTRY[session.get_bind().dialect.name],
+        {
+            "key": charge.key,
+            "workspace_id": job.workspace_id,
+            "mode": job.mode,
+            "day": charge.day,
+            "job_id": job.id,
+            "kind": "charge",
+            "amount_nanos": charge.cost_nanos,
+            "details": charge.details,
+            "created_at": now,
+        },
+    )
+    if rowcount(inserted) != 1:
+        return False
+    cost_nanos, day = charge.cost_nanos, charge.day
+    held_here = job.reserved_open_nanos if job.spend_day == day else 0
+    from_reservation = min(cost_nanos, held_here)
+    if cost_nanos > held_here:
+        log.warning(
+            "job %s: a call cost %d nanodollars, %d more than its hold on %s",
+            job.id,
+            cost_nanos,
+            cost_nanos - held_here,
+            day,
+        )
+    await _move(session, job=job, day=day, reserved=-from_reservation, spent=cost_nanos, now=now)
+    job.reserved_open_nanos -= from_reservation
+    job.actual_nanos += cost_nanos
+    job.updated_at = now
+    return True
 
 
 async def release_open_reservation(

@@ -297,16 +297,17 @@ async def test_an_answer_whose_booking_failed_is_booked_by_the_next_attempt_with
     """Through the real server: the answer recorded in attempt 1's heartbeat details reaches
     attempt 2, which books it under attempt 1's key and reuses its post."""
     monkeypatch.setattr(db_retry, "STEP_BUDGET_SECONDS", 1.0)
-    book = ledger.record_charge
+    # The booking of a written post: in the transaction that also stores it.
+    book = jobs_repo.charge_and_finish
     refused: list[str] = []
 
-    async def down_for_the_first_attempt(**kwargs: Any) -> bool:
+    async def down_for_the_first_attempt(**kwargs: Any) -> jobs_repo.ChargedJob:
         if activity.info().attempt == 1:
-            refused.append(str(kwargs["key"]))
+            refused.append(kwargs["charge"].key)
             raise ConnectionRefusedError("database down")
         return await book(**kwargs)
 
-    monkeypatch.setattr(ledger, "record_charge", down_for_the_first_attempt)
+    monkeypatch.setattr(jobs_repo, "charge_and_finish", down_for_the_first_attempt)
     handles: list[WorkflowHandle[PostGenerationWorkflow, JobOutcome]] = []
     async with terminated_at_exit(handles):
         handle = await start_job(

@@ -46,6 +46,9 @@ from workflows.post_generation import PostGenerationWorkflow
 
 # Retry backoffs are server timers the test server does not skip: keep them short here.
 QUICK = timedelta(milliseconds=10)
+# The post ids the scripted steps answer with: stored by generate_post, or by complete_job.
+STORED_POST_ID = "post_" + "s" * 26
+COMPLETED_POST_ID = "post_" + "a" * 26
 
 
 @dataclass
@@ -58,6 +61,9 @@ class Script:
     generate_errors: list[Exception] = field(default_factory=list)
     fetch_error: Exception | None = None
     complete_error: Exception | None = None
+    # generate_post stores the post and settles the job when asked to (the activity since
+    # ``store_post``); False: it answers as an older activity did, and complete_job runs.
+    stores_post: bool = True
     # generate_post heartbeats until it is cancelled (a provider call in flight).
     generate_hangs: bool = False
     # ... and, when cancelled, fails as a provider timeout would instead of stopping.
@@ -107,6 +113,7 @@ class Script:
                 writer="offline",
                 usage=TokenUsage(input_tokens=10, output_tokens=5),
                 cost_nanos=5,
+                post_id=STORED_POST_ID if self.stores_post and request.store_post else None,
             )
 
         @activity.defn(name="complete_job")
@@ -114,7 +121,7 @@ class Script:
             self.calls.append(("complete_job", request))
             if self.complete_error:
                 raise self.complete_error
-            return CompletedJob(post_id="post_" + "a" * 26, estimate_nanos=50, actual_nanos=5)
+            return CompletedJob(post_id=COMPLETED_POST_ID, estimate_nanos=50, actual_nanos=5)
 
         @activity.defn(name="settle_job")
         async def settle(request: SettleJobInput) -> SettledJob:

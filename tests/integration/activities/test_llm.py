@@ -12,7 +12,6 @@ import httpx2 as httpx  # the HTTP client openai uses
 import openai
 import pytest
 from openai.types.chat import ChatCompletion
-from sqlalchemy import event
 from temporalio.exceptions import ApplicationError
 
 from activities.llm import AnsweredCall, LlmActivities
@@ -38,58 +37,19 @@ from devtools.tenants import SOURCE_TEXT
 from domain.job_lifecycle import writing_message
 from domain.pricing import ModelPrice
 from tests.utils.clock import MovableClock
-from tests.utils.llm_activity import SETTINGS, JobRef, environment, request
+from tests.utils.llm_activity import (
+    SETTINGS,
+    JobRef,
+    Transactions,
+    charges_of,
+    client_with,
+    completion,
+    environment,
+    request,
+    writes,
+)
 from tests.utils.llm_activity import job as job  # noqa: F401 (fixture)
 from tests.utils.waiting import eventually
-
-
-def completion(content: str | None = "Hook line\n\nBody.", **overrides: Any) -> ChatCompletion:
-    data: dict[str, Any] = {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "stop",
-                "message": {"role": "assistant", "content": content},
-            }
-        ],
-        "usage": {
-            "prompt_tokens": 1000,
-            "completion_tokens": 200,
-            "total_tokens": 1200,
-            "prompt_tokens_details": {"cached_tokens": 400},
-            "completion_tokens_details": {"reasoning_tokens": 50},
-        },
-    }
-    data.update(overrides)
-    return ChatCompletion.model_validate(data)
-
-
-class FakeCompletions:
-    def __init__(self, outcome: ChatCompletion | Exception) -> None:
-        self.outcome = outcome
-        self.kwargs: list[dict[str, Any]] = []
-
-    async def create(self, **kwargs: Any) -> ChatCompletion:
-        self.kwargs.append(kwargs)
-        if isinstance(self.outcome, Exception):
-            raise self.outcome
-        return self.outcome
-
-
-def client_with(outcome: ChatCompletion | Exception) -> tuple[openai.AsyncOpenAI, FakeCompletions]:
-    client = make_openai_client(SETTINGS)
-    assert client is not None
-    fake = FakeCompletions(outcome)
-    client.chat.completions.create = fake.create  # type: ignore[method-assign,assignment]
-    return client, fake
-
-
-async def charges_of(db: Database, job: JobRef) -> list[Any]:
-    return [e for e in await ledger.job_entries(db=db, job_id=job.job_id) if e.kind == "charge"]
 
 
 def test_the_client_leaves_retries_to_temporal() -> None:
@@ -476,27 +436,6 @@ async def test_a_call_on_a_later_day_is_held_and_booked_in_that_days_bucket(
     )
     assert later is not None and later.spent_nanos == post.cost_nanos
     assert admission_day is not None and admission_day.reserved_nanos == 0
-
-
-class Transactions:
-    """The database transactions an engine opens, each as the statements it ran."""
-
-    def __init__(self, db: Database) -> None:
-        self.opened: list[list[str]] = []
-        # First: SQLite's own "begin" listener sends the BEGIN that belongs to this one.
-        event.listen(db.engine.sync_engine, "begin", self._on_begin, insert=True)
-        event.listen(db.engine.sync_engine, "before_cursor_execute", self._on_statement)
-
-    def _on_begin(self, _conn: Any) -> None:
-        self.opened.append([])
-
-    def _on_statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if self.opened:
-            self.opened[-1].append(statement)
-
-
-def writes(transaction: list[str]) -> bool:
-    return any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in transaction)
 
 
 async def test_an_attempt_reads_the_context_and_writes_once_before_its_call(

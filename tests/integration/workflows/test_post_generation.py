@@ -6,7 +6,7 @@ exactly production's; what each step returns or raises is scripted per test.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -35,16 +35,33 @@ from contracts import (
     SpendRefusal,
 )
 from tests.utils.outcomes import job_outcome
-from tests.utils.workflow_harness import QUICK, Harness
+from tests.utils.workflow_harness import COMPLETED_POST_ID, QUICK, STORED_POST_ID, Harness
 from workflows import policies
 from workflows.post_generation import PATCH_LEAN_JOB, PostGenerationWorkflow
 
 
 async def test_admitted_job_runs_every_step_in_order_and_settles_done(harness: Harness) -> None:
-    admission, handle = await harness.admit_and_run(harness.job())
+    scheduled = datetime(2030, 1, 2, 9, 0, tzinfo=UTC)
+    admission, handle = await harness.admit_and_run(harness.job(scheduled_for=scheduled))
     assert admission.outcome == "accepted"
     outcome = await handle.result()
-    assert outcome == JobOutcome(status=JobStatus.DONE, post_id="post_" + "a" * 26)
+    # The writing step stored the post and settled the job in its charge's transaction.
+    assert outcome == JobOutcome(status=JobStatus.DONE, post_id=STORED_POST_ID)
+    assert harness.script.names() == ["reserve_spend", "generate_post"]
+    [(_, generation)] = [c for c in harness.script.calls if c[0] == "generate_post"]
+    assert isinstance(generation, GeneratePostInput)
+    assert (generation.store_post, generation.scheduled_for) == (True, scheduled)
+
+
+async def test_a_post_the_writing_step_did_not_store_is_stored_by_complete_job(
+    harness: Harness,
+) -> None:
+    # An activity that answers without storing (an older worker's, or a result recorded
+    # before store_post): the workflow stores the post and settles the job itself.
+    harness.script.stores_post = False
+    _, handle = await harness.admit_and_run(harness.job())
+    outcome = await handle.result()
+    assert outcome == JobOutcome(status=JobStatus.DONE, post_id=COMPLETED_POST_ID)
     assert harness.script.names() == ["reserve_spend", "generate_post", "complete_job"]
     [(_, completion)] = [c for c in harness.script.calls if c[0] == "complete_job"]
     assert isinstance(completion, CompleteJobInput)
@@ -284,6 +301,7 @@ async def test_a_step_finding_the_job_finished_ends_as_the_row_says_without_sett
 ) -> None:
     """A reset to a later workflow task of a DONE job: storing the post again is refused."""
     post_id = "post_" + "e" * 26
+    harness.script.stores_post = False
     harness.script.complete_error = ApplicationError(
         "finished",
         FinishedJob(status=JobStatus.DONE, post_id=post_id).model_dump(mode="json"),

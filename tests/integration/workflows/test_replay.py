@@ -59,8 +59,9 @@ def test_every_kind_of_history_is_recorded() -> None:
         "reset",
     )
     # v3: events emitted only when an endpoint wants them; v4: the lean job (one patch
-    # marker, a memo only when the job fails).
-    for version in ("v2", "v3", "v4"):
+    # marker, a memo only when the job fails); v5: the writing step stores the post and
+    # settles the job (no complete_job local activity).
+    for version in ("v2", "v3", "v4", "v5"):
         assert {p.stem for p in HISTORIES} >= {f"{version}_{path}" for path in current}
 
 
