@@ -355,6 +355,9 @@ async def finish_job(
     the same snapshot (the workflow's "does any webhook endpoint want these events").
     """
     async with db.write() as session:
+        # No autoflush: the job row's changes go out as one UPDATE at the commit, not one
+        # before each later statement of the transaction (none of them reads the row).
+        session.sync_session.autoflush = False
         job = await _locked(session, job_id)
         _refuse_conflicting_settlement(job, status)
         await _settle(
@@ -400,6 +403,9 @@ async def charge_and_finish(
     and ``finished`` is False.
     """
     async with db.write() as session:
+        # No autoflush: the job row's changes go out as one UPDATE at the commit, not one
+        # before each later statement of the transaction (none of them reads the row).
+        session.sync_session.autoflush = False
         job = await _locked(session, job_id)
         booked = charge is not None and await ledger.book_charge(
             session, job=job, charge=charge, now=now

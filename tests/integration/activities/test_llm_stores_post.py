@@ -59,6 +59,9 @@ async def test_the_call_its_post_and_the_settlement_are_one_transaction(
     [opened_before] = after_call
     after = transactions.opened[opened_before:]
     assert [writes(t) for t in after] == [True]  # one write after the call, nothing else
+    # ... which writes the job row once, at its commit (no autoflush before each statement).
+    [write] = after
+    assert sum(" ".join(q.split()).startswith("UPDATE jobs ") for q in write) == 1
     assert post.post_id is not None and post.webhook_subscribers is False
     stored = await jobs_repo.get_job(db=any_db, job_id=job.job_id)
     assert stored is not None
