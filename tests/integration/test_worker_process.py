@@ -216,7 +216,7 @@ async def _exactly_once(ops: Ops, job: dict[str, Any]) -> list[str]:
 
 
 async def test_sigterm_lets_the_in_flight_llm_call_finish_and_loses_nothing(
-    ops: Ops, llm: FakeLlm
+    ops: Ops, llm: FakeLlm, temporal_env: WorkflowEnvironment
 ) -> None:
     llm.fake.latency_ms = 1500
     first = ops.start_worker()  # graceful shutdown: 30 s by default
@@ -234,6 +234,11 @@ async def test_sigterm_lets_the_in_flight_llm_call_finish_and_loses_nothing(
     assert await _exactly_once(ops, done) == ["charge", "release", "reserve"]
     booked = [line for line in first.log_lines() if str(line["message"]).startswith("booked")]
     assert [line["job_id"] for line in booked] == [job["id"]]
+    # The row is DONE when the first worker's activity commits; the workflow's last task
+    # (after the first worker stopped polling) is the second worker's.
+    outcome = await temporal_env.client.get_workflow_handle(job["id"]).result()
+    assert outcome["status"] == "DONE"
+    await second.wait_for_log(_polling)  # up (its signal handlers are installed)
     second.terminate()
     assert await second.exit_code() == 0
 
