@@ -355,11 +355,9 @@ async def finish_job(
     the same snapshot (the workflow's "does any webhook endpoint want these events").
     """
     async with db.write() as session:
-        # No autoflush: the job row's changes go out as one UPDATE at the commit, not one
-        # before each later statement of the transaction (none of them reads the row).
-        session.sync_session.autoflush = False
-        job = await _locked(session, job_id)
-        _refuse_conflicting_settlement(job, status)
+        job = await _locked_for_settling(session, job_id)
+        if not _may_settle(job, status):
+            raise JobAlreadyFinished(job_id=job.id, status=job.status, post_id=job.post_id)
         await _settle(
             session,
             job=job,
@@ -403,16 +401,11 @@ async def charge_and_finish(
     and ``finished`` is False.
     """
     async with db.write() as session:
-        # No autoflush: the job row's changes go out as one UPDATE at the commit, not one
-        # before each later statement of the transaction (none of them reads the row).
-        session.sync_session.autoflush = False
-        job = await _locked(session, job_id)
+        job = await _locked_for_settling(session, job_id)
         booked = charge is not None and await ledger.book_charge(
             session, job=job, charge=charge, now=now
         )
-        finished = not lifecycle.settlement_conflicts(
-            current=job.status, has_post=job.post_id is not None, target=JobStatus.DONE
-        )
+        finished = _may_settle(job, JobStatus.DONE)
         if finished:
             await _settle(
                 session,
@@ -428,18 +421,22 @@ async def charge_and_finish(
         return ChargedJob(job=job, booked=booked, finished=finished)
 
 
-async def _locked(session: AsyncSession, job_id: str) -> Job:
+async def _locked_for_settling(session: AsyncSession, job_id: str) -> Job:
+    """The job row, locked, in a session without autoflush: the row's changes go out as
+    one UPDATE at the commit, not one before each later statement of the transaction
+    (none of which reads the row)."""
+    session.sync_session.autoflush = False
     job = await lock_job(session, job_id)
     if job is None:
         raise NotFoundError(f"job {job_id} does not exist")
     return job
 
 
-def _refuse_conflicting_settlement(job: Job, status: JobStatus) -> None:
-    if lifecycle.settlement_conflicts(
+def _may_settle(job: Job, status: JobStatus) -> bool:
+    """Whether ``job`` may be settled ``status`` (``lifecycle.settlement_conflicts``)."""
+    return not lifecycle.settlement_conflicts(
         current=job.status, has_post=job.post_id is not None, target=status
-    ):
-        raise JobAlreadyFinished(job_id=job.id, status=job.status, post_id=job.post_id)
+    )
 
 
 async def _settle(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import openai
@@ -25,6 +25,8 @@ from devtools.tenants import SOURCE_TEXT, make_tenant
 from ids import new_id
 
 SETTINGS = Settings(secret_key="activity-tests", openai_api_key="sk-x")
+# Valid ISO 8601, and past year 9999 once in UTC: no database column can hold it.
+FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-1)))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ call stays booked when the post cannot be stored or the job was finished first."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from db.repo import jobs as jobs_repo
 from db.repo import ledger
 from db.repo import posts as posts_repo
 from tests.utils.llm_activity import (
+    FAR_FUTURE,
     SETTINGS,
     JobRef,
     Transactions,
@@ -29,9 +30,6 @@ from tests.utils.llm_activity import (
     writes,
 )
 from tests.utils.llm_activity import job as job  # noqa: F401 (fixture)
-
-# Valid ISO 8601, and past year 9999 once in UTC: no database column can hold it.
-FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-1)))
 
 
 def storing(job: JobRef, **fields: Any) -> GeneratePostInput:

@@ -4,8 +4,6 @@ and fetched text reaches the history clean and cut to what the prompt uses."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -33,11 +31,9 @@ from db.repo import posts as posts_repo
 from devtools.serving import serve
 from domain.prompt import SOURCE_MAX_CHARS
 from ids import new_id
-from tests.utils.llm_activity import admitted_job
+from tests.utils.llm_activity import FAR_FUTURE, admitted_job
 
 SETTINGS = Settings(secret_key="storage-tests", url_fetch_allow_private=True)
-# Valid ISO 8601, and past year 9999 once in UTC: no database column can hold it.
-FAR_FUTURE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-1)))
 
 
 async def running_job(db: Database) -> tuple[str, str, str]:
